@@ -1,0 +1,184 @@
+"""Many samples in one scratch crate, each in a module of its own, and the untrusted runs of its test binary.
+
+One crate builds far faster than one per sample, yet a bad sample must never change a neighbour's verdict:
+compile errors are traced to the module's file and that module is dropped before the next build; each module's
+tests run in a process (and a sandbox) of their own, so a panic, `abort`, `process::exit` or hang stays there.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtg_core.cargo_env import BuildResult, Diagnostic, OfflineCargo, cache_dir
+from rtg_core.rust_source import is_test_module
+from rtg_core.sandbox import GIB, SandboxLimits, SandboxMounts, run_sandboxed
+
+GENERATED_TESTS_MODULE = "tests"
+_TEST_LINE = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)", re.MULTILINE)
+_RUNNING = re.compile(r"^running (\d+) tests?$", re.MULTILINE)
+_MODULE_NAME = re.compile(r"\bmod\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+# Generated code is judged by what it does, not by style: warnings only slow the build down.
+CRATE_PRELUDE = "#![allow(warnings)]\n"
+
+
+def test_module(tests: str) -> str:
+    """The tests as a `#[cfg(test)]` module: kept as they are if they already are one, else wrapped."""
+    if is_test_module(tests):
+        return tests.strip() + "\n"
+    return (
+        f"#[cfg(test)]\nmod {GENERATED_TESTS_MODULE} {{\n    use super::*;\n    use proptest::prelude::*;\n\n"
+        f"{tests.rstrip()}\n}}\n"
+    )
+
+
+def test_module_name(tests: str) -> str:
+    if is_test_module(tests):
+        match = _MODULE_NAME.search(tests)
+        if match:
+            return match.group(1)
+    return GENERATED_TESTS_MODULE
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One module of the scratch crate: `name` (s_0003), the code under test and the test module."""
+
+    name: str
+    code: str
+    tests: str
+
+    @property
+    def text(self) -> str:
+        return self.code.rstrip("\n") + "\n\n" + test_module(self.tests)
+
+    @property
+    def code_lines(self) -> int:
+        return self.code.rstrip("\n").count("\n") + 1
+
+
+@dataclass(frozen=True)
+class TestRun:
+    tests_total: int
+    tests_passed: int
+    failed: tuple[str, ...]
+    ok: bool  # the process exited 0 and every test it announced passed
+    timed_out: bool
+    wall_seconds: float
+    output: str
+
+
+class ScratchCrate:
+    """A scratch crate in rtg's cache; removed on close."""
+
+    def __init__(self, cargo: OfflineCargo, label: str):
+        root = cache_dir() / "scratch"
+        root.mkdir(parents=True, exist_ok=True)
+        self.cargo = cargo
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=root))
+        self.package = f"rtg_{label}_{uuid.uuid4().hex[:8]}"
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "ScratchCrate":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def write(self, units: dict[str, str], root_extra: str = "") -> None:
+        src = self.dir / "src"
+        if src.exists():
+            for old in src.glob("*.rs"):
+                if old.stem not in units and old.name != "lib.rs":
+                    old.unlink()
+        lib = CRATE_PRELUDE + "".join(f"pub mod {name};\n" for name in units) + root_extra
+        self.cargo.write_crate(self.dir, self.package, {"lib.rs": lib, **{f"{n}.rs": t for n, t in units.items()}})
+
+    def build(self, rustc_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> BuildResult:
+        return self.cargo.build_tests(self.dir, rustc_args=rustc_args, env=env)
+
+    def build_dropping_failures(
+        self, units: dict[str, str], root_extra: str = "", rustc_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> tuple[BuildResult | None, dict[str, list[Diagnostic]]]:
+        """Build, drop each module that has errors, rebuild; until it builds or no module is left."""
+        remaining = dict(units)
+        failures: dict[str, list[Diagnostic]] = {}
+        while remaining:
+            self.write(remaining, root_extra)
+            result = self.build(rustc_args, env)
+            if result.ok:
+                return result, failures
+            by_unit: dict[str, list[Diagnostic]] = {}
+            for error in result.errors:
+                name = unit_of(error)
+                if name in remaining:
+                    by_unit.setdefault(name, []).append(error)
+            if not by_unit:
+                return result, failures  # not traceable to one module: the caller decides
+            for name, errors in by_unit.items():
+                failures[name] = errors
+                del remaining[name]
+        return None, failures
+
+
+def unit_of(diagnostic: Diagnostic) -> str | None:
+    if diagnostic.file is None:
+        return None
+    path = Path(diagnostic.file)
+    return path.stem if path.parent.name == "src" and path.stem != "lib" else None
+
+
+def parse_libtest(output: str) -> tuple[int, int, tuple[str, ...]]:
+    """(announced tests, passed, failed names) from libtest's plain output."""
+    announced = sum(int(n) for n in _RUNNING.findall(output))
+    passed = failed = 0
+    failed_names = []
+    for name, verdict in _TEST_LINE.findall(output):
+        if verdict == "ok":
+            passed += 1
+        elif verdict == "FAILED":
+            failed += 1
+            failed_names.append(name)
+    return announced, passed, tuple(failed_names)
+
+
+def run_unit_tests(
+    binary: Path,
+    unit: str,
+    *,
+    timeout: float,
+    env: dict[str, str],
+    skip: str | None = None,
+    writable: Path | None = None,
+) -> TestRun:
+    """Run one module's tests from the shared binary in the sandbox, in a fresh scratch working directory."""
+    with tempfile.TemporaryDirectory(prefix="rtg-run-", dir=cache_dir() / "scratch") as work:
+        argv = [str(binary), "--test-threads=1", "--color", "never", f"{unit}::"]
+        if skip:
+            argv += ["--skip", skip]
+        mounts = SandboxMounts(
+            writable=(Path(work),) + ((writable,) if writable else ()),
+            readonly=(binary.parent,),
+        )
+        result = run_sandboxed(
+            argv, cwd=Path(work), mounts=mounts, env=env,
+            limits=SandboxLimits(wall_seconds=timeout, address_space_bytes=4 * GIB),
+        )
+    announced, passed, failed = parse_libtest(result.stdout)
+    ok = result.returncode == 0 and not result.timed_out and passed == announced
+    return TestRun(
+        tests_total=announced,
+        tests_passed=passed,
+        failed=failed,
+        ok=ok,
+        timed_out=result.timed_out,
+        wall_seconds=result.wall_seconds,
+        output=(result.stdout + result.stderr)[-4000:],
+    )
