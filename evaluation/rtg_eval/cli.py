@@ -50,15 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, jobs=args.jobs,
     )
     stages = 1 + config.mutation + config.coverage
+    stage_seconds: dict[str, float] = {}
     start = time.monotonic()
     with tqdm(total=len(samples) * stages, desc="judging", unit="step", file=sys.stderr,
               disable=None) as bar:
         def progress(stage: str, done: int) -> None:
             bar.set_postfix_str(stage)
-            bar.update(len(samples) // max(1, -(-len(samples) // config.batch_size)) if stage == "mutation" else done)
+            bar.update(done)
 
         try:
-            verdicts, mutants = judge_samples(samples, config, progress)
+            verdicts, mutants = judge_samples(samples, config, progress, stage_seconds)
         except (SandboxUnavailable, CargoEnvError) as exc:
             print(f"rtg-eval: {exc}", file=sys.stderr)
             return 3
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             out.write(json.dumps(asdict(mutant)) + "\n")
     metrics = aggregate(samples, verdicts, mutants)
     metrics.update(input_errors=[str(e) for e in errors], dataset_sha256=file_sha256(args.tests_from),
-                   config=asdict(config), wall_seconds=round(wall, 2))
+                   config=asdict(config), wall_seconds=round(wall, 2),
+                   stage_seconds={k: round(v, 2) for k, v in stage_seconds.items()})
     (args.output / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(_summary(metrics), file=sys.stderr)
     return 0

@@ -8,6 +8,8 @@ thread, no failure persistence.
 from __future__ import annotations
 
 import random
+import shutil
+import time
 import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -100,21 +102,41 @@ Progress = Callable[[str, int], None]  # (stage, units of work done)
 
 
 def judge_samples(
-    samples: list[JudgeSample], config: JudgeConfig = JudgeConfig(), progress: Progress | None = None
+    samples: list[JudgeSample],
+    config: JudgeConfig = JudgeConfig(),
+    progress: Progress | None = None,
+    stage_seconds: dict[str, float] | None = None,
 ) -> tuple[list[SampleVerdict], list[MutantVerdict]]:
+    """Judge every sample; `stage_seconds`, if given, receives the wall time spent per stage."""
     cargo = OfflineCargo.prepared()
+    clock = _StageClock(stage_seconds if stage_seconds is not None else {})
     tick = progress or (lambda stage, n: None)
     verdicts: list[SampleVerdict] = []
     mutants: list[MutantVerdict] = []
-    for start in range(0, len(samples), config.batch_size):
-        batch = samples[start : start + config.batch_size]
-        batch_verdicts, batch_mutants = _judge_batch(batch, cargo, config, tick)
-        verdicts += batch_verdicts
-        mutants += batch_mutants
+    scratch = cache_dir() / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="judge-", dir=scratch) as binaries_dir:
+        for start in range(0, len(samples), config.batch_size):
+            batch = samples[start : start + config.batch_size]
+            batch_verdicts, batch_mutants = _judge_batch(batch, cargo, config, tick, clock, Path(binaries_dir))
+            verdicts += batch_verdicts
+            mutants += batch_mutants
     return verdicts, mutants
 
 
-def _judge_batch(samples, cargo, config, tick) -> tuple[list[SampleVerdict], list[MutantVerdict]]:
+class _StageClock:
+    def __init__(self, seconds: dict[str, float]):
+        self.seconds = seconds
+        self.last = time.monotonic()
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
+def _judge_batch(samples, cargo, config, tick, clock, keep: Path) -> tuple[list[SampleVerdict], list[MutantVerdict]]:
+    """Judge one batch; test binaries worth keeping are copied into `keep`, which the caller removes."""
     verdicts = [SampleVerdict(id=s.id) for s in samples]
     units = {f"s_{i:04d}": Unit(f"s_{i:04d}", s.code, s.tests) for i, s in enumerate(samples)}
     bug_units = {f"b_{i:04d}": Unit(f"b_{i:04d}", s.real_bug, s.tests) for i, s in enumerate(samples) if s.real_bug}
@@ -124,11 +146,13 @@ def _judge_batch(samples, cargo, config, tick) -> tuple[list[SampleVerdict], lis
         verdict.meaningless_asserts = report.meaningless_asserts
         verdict.edge_cases = list(report.edge_cases)
 
-    binaries, failures = _build_units(cargo, {**units, **bug_units})
+    binaries, failures = _build_units(cargo, {**units, **bug_units}, keep)
     for name, errors in failures.items():
         if name.startswith("s_"):
             verdicts[int(name[2:])].compile_errors = [e.rendered for e in errors][:10]
+    clock.lap("build")
     runs = _run_all(binaries, config, lambda name: config.test_env(), config.test_timeout)
+    clock.lap("test")
     tick("test", len(samples))
     mutant_verdicts: list[MutantVerdict] = []
     passing: list[int] = []
@@ -149,9 +173,11 @@ def _judge_batch(samples, cargo, config, tick) -> tuple[list[SampleVerdict], lis
                                                  bug_run.failed))
 
     if config.mutation and passing:
-        by_sample = _mutate(cargo, [(i, samples[i], runs[f"s_{i:04d}"]) for i in passing], config, tick)
+        by_sample = _mutate(cargo, [(i, samples[i], runs[f"s_{i:04d}"]) for i in passing], config, keep)
         for i in passing:
             mutant_verdicts += by_sample.get(i, [])
+        clock.lap("mutation")
+        tick("mutation", len(samples))
     for i in passing:
         own = [m for m in mutant_verdicts if m.sample_id == samples[i].id]
         if config.mutation or samples[i].real_bug:
@@ -170,42 +196,38 @@ def _judge_batch(samples, cargo, config, tick) -> tuple[list[SampleVerdict], lis
                 verdict.line_coverage_delta = with_tests.line - without.line
             if with_tests.branch is not None and without.branch is not None:
                 verdict.branch_coverage_delta = with_tests.branch - without.branch
-        tick("coverage", len(compiled))
+        clock.lap("coverage")
+        tick("coverage", len(samples))
     return verdicts, mutant_verdicts
 
 
-def _build_units(cargo: OfflineCargo, units: dict[str, Unit]) -> tuple[dict[str, Path], dict[str, list[Diagnostic]]]:
+def _build_units(cargo: OfflineCargo, units: dict[str, Unit], keep: Path
+                 ) -> tuple[dict[str, Path], dict[str, list[Diagnostic]]]:
     """Build all units in one crate; a failure no module can be blamed for falls back to one crate per unit."""
     texts = {name: unit.text for name, unit in units.items()}
     with ScratchCrate(cargo, "judge") as crate:
         result, failures = crate.build_dropping_failures(texts)
         if result is not None and result.ok:
             built = {name for name in texts if name not in failures}
-            return {name: _keep_binary(result.test_binary) for name in built}, failures
+            binary = _keep_binary(result.test_binary, keep)
+            return {name: binary for name in built}, failures
     binaries: dict[str, Path] = {}
     for name in (n for n in texts if n not in failures):
         with ScratchCrate(cargo, "unit") as crate:
             crate.write({name: texts[name]})
             single = crate.build()
             if single.ok:
-                binaries[name] = _keep_binary(single.test_binary)
+                binaries[name] = _keep_binary(single.test_binary, keep)
             else:
                 failures[name] = list(single.errors) or [_unattributed(single.stderr)]
     return binaries, failures
 
 
-def _keep_binary(binary: Path) -> Path:
-    """Test binaries live in the shared target dir, which later builds reuse: copy each one out."""
-    keep = Path(tempfile.mkdtemp(prefix="bin-", dir=_bin_root())) / binary.name
-    keep.write_bytes(binary.read_bytes())
-    keep.chmod(0o755)
-    return keep
-
-
-def _bin_root() -> Path:
-    root = cache_dir() / "scratch" / "bins"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+def _keep_binary(binary: Path, keep: Path) -> Path:
+    """Test binaries live in the shared target dir, which later builds overwrite: copy each one out."""
+    kept = Path(tempfile.mkdtemp(prefix="bin-", dir=keep)) / binary.name
+    shutil.copy2(binary, kept)
+    return kept
 
 
 def _unattributed(stderr: str) -> Diagnostic:
@@ -242,10 +264,10 @@ def _chosen_mutants(mutant_set: MutantSet, code: str, config: JudgeConfig) -> li
         quota = max(1, round(config.max_mutants * weights[fn] / total))
         members = by_function[fn]
         chosen += members if len(members) <= quota else rng.sample(members, quota)
-    return sorted(chosen)[: config.max_mutants] if len(chosen) > config.max_mutants else sorted(chosen)
+    return sorted(rng.sample(chosen, config.max_mutants) if len(chosen) > config.max_mutants else chosen)
 
 
-def _mutate(cargo, passing, config, tick) -> dict[int, list[MutantVerdict]]:
+def _mutate(cargo, passing, config, keep: Path) -> dict[int, list[MutantVerdict]]:
     plans = {}
     for i, sample, run in passing:
         mutant_set = generate_mutants(sample.code)
@@ -253,8 +275,7 @@ def _mutate(cargo, passing, config, tick) -> dict[int, list[MutantVerdict]]:
     if config.mutation_strategy == "rebuild":
         results = {i: _rebuild_mutants(cargo, i, plan, plan[3], config) for i, plan in plans.items()}
     else:
-        results = _schemata_mutants(cargo, plans, config)
-    tick("mutation", sum(len(p[3]) for p in plans.values()))
+        results = _schemata_mutants(cargo, plans, config, keep)
     return results
 
 
@@ -288,7 +309,7 @@ def _rebuild_mutants(cargo, i: int, plan, indices: list[int], config) -> list[Mu
     return verdicts
 
 
-def _schemata_mutants(cargo, plans: dict, config: JudgeConfig) -> dict[int, list[MutantVerdict]]:
+def _schemata_mutants(cargo, plans: dict, config: JudgeConfig, keep: Path) -> dict[int, list[MutantVerdict]]:
     """Every passing sample's mutants in one binary; rustc errors inside a mutant's own text make it unviable."""
     next_id = 1
     ids: dict[int, dict[int, int]] = {}
@@ -307,7 +328,7 @@ def _schemata_mutants(cargo, plans: dict, config: JudgeConfig) -> dict[int, list
             crate.write(texts, root_extra=MUTANT_SWITCH_RS)
             built = crate.build()
             if built.ok:
-                binary = _keep_binary(built.test_binary)
+                binary = _keep_binary(built.test_binary, keep)
                 break
             blamed = False
             for error in built.errors:

@@ -1,0 +1,49 @@
+"""The prompt contract: one ChatML definition shared by training, evaluation and the server.
+
+Training teaches the model to answer `chat_prompt(code)` with `answer(tests)`; generation sends the same prompt
+and reads the reply back with `parse_answer`. Change it here, and every consumer changes with it.
+"""
+from __future__ import annotations
+
+import re
+
+IM_START = "<|im_start|>"
+IM_END = "<|im_end|>"
+SPECIAL_TOKENS = (IM_START, IM_END, "<|endoftext|>")
+
+SYSTEM_PROMPT = (
+    "You are an expert Rust engineer. Given a Rust function, write tests for it: #[test] functions and, "
+    "where a property holds for many inputs, proptest! properties. Test behaviour, edge cases and errors. "
+    "Reply with Rust code only: the test items, without a surrounding module."
+)
+
+_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)```", re.DOTALL)
+
+
+def user_message(code: str) -> str:
+    return f"Write tests for this Rust function:\n\n```rust\n{code.strip()}\n```"
+
+
+def chat_prompt(code: str) -> str:
+    """Everything the model sees before its answer, ending where the assistant's turn begins."""
+    return (
+        f"{IM_START}system\n{SYSTEM_PROMPT}{IM_END}\n"
+        f"{IM_START}user\n{user_message(code)}{IM_END}\n"
+        f"{IM_START}assistant\n"
+    )
+
+
+def answer(tests: str) -> str:
+    """What the model is trained to produce after `chat_prompt`: the tests, then the end of its turn."""
+    return f"{tests.strip()}\n{IM_END}"
+
+
+def parse_answer(generated: str) -> str:
+    """The Rust items in a model's reply: cut at the end of the turn, code fences stripped."""
+    text = generated.split(IM_END, 1)[0]
+    fenced = _FENCE.findall(text)
+    if fenced:
+        text = "\n\n".join(block.strip() for block in fenced)
+    elif text.lstrip().startswith("```"):  # an unclosed fence: the reply ran out of tokens
+        text = text.lstrip().split("\n", 1)[1] if "\n" in text.lstrip() else ""
+    return text.strip()
