@@ -225,30 +225,31 @@ class OfflineCargo:
             env=build_env,
             limits=SandboxLimits(wall_seconds=timeout),
         )
-        diagnostics, binary = _parse_cargo_messages(result.stdout)
+        diagnostics, binaries = parse_cargo_messages(result.stdout)
         return BuildResult(
-            ok=result.returncode == 0 and not result.timed_out and binary is not None,
+            ok=result.returncode == 0 and not result.timed_out and bool(binaries),
             diagnostics=tuple(diagnostics),
-            test_binary=binary,
+            test_binary=binaries[-1] if binaries else None,
             timed_out=result.timed_out,
             stderr=result.stderr,
             wall_seconds=result.wall_seconds,
         )
 
 
-def _parse_cargo_messages(stdout: str) -> tuple[list[Diagnostic], Path | None]:
+def parse_cargo_messages(stdout: str) -> tuple[list[Diagnostic], list[Path]]:
+    """Compiler diagnostics and test executables from cargo's `--message-format=json` output."""
     diagnostics: list[Diagnostic] = []
-    binary = None
+    binaries: list[Path] = []
     for line in stdout.splitlines():
         if not line.startswith("{"):
             continue
         message = json.loads(line)
         reason = message.get("reason")
         if reason == "compiler-artifact" and message.get("profile", {}).get("test") and message.get("executable"):
-            binary = Path(message["executable"])
+            binaries.append(Path(message["executable"]))
         elif reason == "compiler-message":
             diagnostics.append(_diagnostic(message["message"]))
-    return diagnostics, binary
+    return diagnostics, binaries
 
 
 def _diagnostic(msg: dict) -> Diagnostic:

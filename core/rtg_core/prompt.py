@@ -38,6 +38,15 @@ def answer(tests: str) -> str:
     return f"{tests.strip()}\n{IM_END}"
 
 
+def repair_prompt(code: str, previous_tests: str, problems: str) -> str:
+    """A second turn: the model sees its previous tests and what was wrong with them, and answers again."""
+    request = (
+        "These tests are not valid:\n\n" + problems.strip() + "\n\nWrite the tests again, fixed. "
+        "Reply with Rust code only."
+    )
+    return chat_prompt(code) + answer(previous_tests) + f"\n{IM_START}user\n{request}{IM_END}\n{IM_START}assistant\n"
+
+
 def parse_answer(generated: str) -> str:
     """The Rust items in a model's reply: cut at the end of the turn, code fences stripped."""
     text = generated.split(IM_END, 1)[0]

@@ -11,6 +11,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class SandboxResult:
     stderr: str
     timed_out: bool
     wall_seconds: float
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,10 @@ def run_sandboxed(
     mounts: SandboxMounts,
     env: dict[str, str],
     limits: SandboxLimits,
+    cancel: threading.Event | None = None,
 ) -> SandboxResult:
-    """Run untrusted `argv` in the sandbox; on timeout kill its whole process group (cargo spawns children)."""
+    """Run untrusted `argv` in the sandbox; on timeout or `cancel` kill its whole process group (cargo spawns
+    children that a plain terminate would miss)."""
     full_argv = _bwrap_argv(mounts, cwd) + ["--"] + argv
     sandbox_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(Path.home()), "LANG": "C.UTF-8"}
     sandbox_env.update(env)
@@ -129,13 +133,20 @@ def run_sandboxed(
         start_new_session=True,
         preexec_fn=_limit_resources(limits),
     )
-    timed_out = False
+    timed_out = cancelled = False
+    deadline = start + limits.wall_seconds
     try:
-        stdout, stderr = proc.communicate(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_process_group(proc)
-        stdout, stderr = proc.communicate()
+        while True:
+            try:
+                stdout, stderr = proc.communicate(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                timed_out = time.monotonic() >= deadline
+                cancelled = cancel is not None and cancel.is_set()
+                if timed_out or cancelled:
+                    kill_process_group(proc)
+                    stdout, stderr = proc.communicate()
+                    break
     except BaseException:
         kill_process_group(proc)
         proc.communicate()
@@ -146,6 +157,7 @@ def run_sandboxed(
         stderr=stderr.decode("utf-8", errors="replace"),
         timed_out=timed_out,
         wall_seconds=time.monotonic() - start,
+        cancelled=cancelled,
     )
 
 

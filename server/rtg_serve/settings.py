@@ -1,0 +1,55 @@
+"""The server's settings, parsed once from the client's camelCase JSON into typed values."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    model: str = DEFAULT_MODEL
+    adapter: str | None = None
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    max_new_tokens: int = 512
+    retries: int = 2  # regenerations fed with cargo's errors
+    validation: Literal["parse", "check", "run"] = "run"
+    generate_seconds: float = 120.0
+    check_seconds: float = 300.0
+    run_seconds: float = 60.0
+    load_model_at_start: bool = False
+    allow_hub: bool = False  # offline-first: no downloads unless the user allows them
+    log_file: str | None = None
+
+    def updated(self, options: dict[str, Any] | None) -> "ServerSettings":
+        """These settings with the client's `options` (camelCase, as in the editors' configuration) applied."""
+        if not options:
+            return self
+        changes: dict[str, Any] = {}
+        timeouts = options.get("timeouts") or {}
+        flat = {**options, **{k: v for k, v in timeouts.items()}}
+        names = {f.name: f for f in fields(self)}
+        for key, value in flat.items():
+            name = _snake(key)
+            if name in names:
+                changes[name] = names[name].default if value is None else value
+        result = replace(self, **changes)
+        result.check()
+        return result
+
+    def check(self) -> None:
+        if self.device not in ("auto", "cuda", "cpu"):
+            raise SettingsError(f"rtg.device must be auto, cuda or cpu, not {self.device!r}")
+        if self.validation not in ("parse", "check", "run"):
+            raise SettingsError(f"rtg.validation must be parse, check or run, not {self.validation!r}")
+        if self.retries < 0 or self.max_new_tokens <= 0:
+            raise SettingsError("rtg.retries must be >= 0 and rtg.maxNewTokens > 0")
+
+
+def _snake(key: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in key)
