@@ -1,0 +1,5 @@
+import sys
+
+from rtg_serve.server import main
+
+sys.exit(main())
