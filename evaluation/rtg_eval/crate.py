@@ -149,6 +149,41 @@ def parse_libtest(output: str) -> tuple[int, int, tuple[str, ...]]:
     return announced, passed, tuple(failed_names)
 
 
+def run_unit_tests_one_by_one(binary: Path, unit: str, *, timeout: float, env: dict[str, str]) -> TestRun:
+    """The pass verdict: each of the module's tests in a process of its own.
+
+    A test controls its own process, stdout included, so one run of the whole module could be talked into a
+    false report (a test prints `test <neighbour> ... ok` and exits 0). Alone, a test can only speak for itself.
+    Ignored tests are not run and not counted.
+    """
+    listing = _sandboxed(binary, ["--list", "--format", "terse", f"{unit}::"], timeout, env)
+    names = [line[: -len(": test")] for line in listing.stdout.splitlines() if line.endswith(": test")]
+    runs = [(name, _sandboxed(binary, ["--exact", name], timeout, env)) for name in names]
+    verdicts = {name: re.search(rf"^test {re.escape(name)} \.\.\. (ok|FAILED|ignored)$", run.stdout, re.MULTILINE)
+                for name, run in runs}
+    counted = [(name, run) for name, run in runs if not (verdicts[name] and verdicts[name].group(1) == "ignored")]
+    passed = [name for name, run in counted
+              if run.returncode == 0 and not run.timed_out and verdicts[name] and verdicts[name].group(1) == "ok"]
+    return TestRun(
+        tests_total=len(counted),
+        tests_passed=len(passed),
+        failed=tuple(name for name, _ in counted if name not in passed),
+        ok=len(passed) == len(counted) and listing.returncode == 0,
+        timed_out=any(run.timed_out for _, run in counted),
+        wall_seconds=listing.wall_seconds + sum(run.wall_seconds for _, run in runs),
+        output="".join(run.stdout + run.stderr for _, run in runs)[-4000:],
+    )
+
+
+def _sandboxed(binary: Path, args: list[str], timeout: float, env: dict[str, str], writable: Path | None = None):
+    with tempfile.TemporaryDirectory(prefix="rtg-run-", dir=cache_dir() / "scratch") as work:
+        mounts = SandboxMounts(writable=(Path(work),) + ((writable,) if writable else ()), readonly=(binary.parent,))
+        return run_sandboxed(
+            [str(binary), "--test-threads=1", "--color", "never", *args], cwd=Path(work), mounts=mounts, env=env,
+            limits=SandboxLimits(wall_seconds=timeout, address_space_bytes=4 * GIB),
+        )
+
+
 def run_unit_tests(
     binary: Path,
     unit: str,
@@ -158,19 +193,9 @@ def run_unit_tests(
     skip: str | None = None,
     writable: Path | None = None,
 ) -> TestRun:
-    """Run one module's tests from the shared binary in the sandbox, in a fresh scratch working directory."""
-    with tempfile.TemporaryDirectory(prefix="rtg-run-", dir=cache_dir() / "scratch") as work:
-        argv = [str(binary), "--test-threads=1", "--color", "never", f"{unit}::"]
-        if skip:
-            argv += ["--skip", skip]
-        mounts = SandboxMounts(
-            writable=(Path(work),) + ((writable,) if writable else ()),
-            readonly=(binary.parent,),
-        )
-        result = run_sandboxed(
-            argv, cwd=Path(work), mounts=mounts, env=env,
-            limits=SandboxLimits(wall_seconds=timeout, address_space_bytes=4 * GIB),
-        )
+    """One run of all the module's tests (mutants, coverage): fast, and for those a test can only hurt itself."""
+    args = [f"{unit}::"] + (["--skip", skip] if skip else [])
+    result = _sandboxed(binary, args, timeout, env, writable)
     announced, passed, failed = parse_libtest(result.stdout)
     ok = result.returncode == 0 and not result.timed_out and passed == announced
     return TestRun(

@@ -21,7 +21,8 @@ from rtg_core.cargo_env import RNG_SEED_ENV, Diagnostic, OfflineCargo, cache_dir
 from rtg_core.rust_source import functions
 from rtg_eval.coverage import (BRANCH_ENV, BRANCH_FLAGS, LINE_FLAGS, Coverage, CoverageUnavailable, coverage_of,
                                llvm_tools, merge_and_export)
-from rtg_eval.crate import ScratchCrate, TestRun, Unit, run_unit_tests, test_module_name, unit_of
+from rtg_eval.crate import (ScratchCrate, TestRun, Unit, run_unit_tests, run_unit_tests_one_by_one,
+                             test_module_name, unit_of)
 from rtg_eval.mutation import MUTANT_ENV, MUTANT_SWITCH_RS, Mutant, MutantSet, generate_mutants, render_schema
 from rtg_eval.samples import JudgeSample
 from rtg_eval.static_checks import lint_tests
@@ -151,7 +152,7 @@ def _judge_batch(samples, cargo, config, tick, clock, keep: Path) -> tuple[list[
         if name.startswith("s_"):
             verdicts[int(name[2:])].compile_errors = [e.rendered for e in errors][:10]
     clock.lap("build")
-    runs = _run_all(binaries, config, lambda name: config.test_env(), config.test_timeout)
+    runs = _run_all(binaries, config, lambda name: config.test_env(), config.test_timeout, one_by_one=True)
     clock.lap("test")
     tick("test", len(samples))
     mutant_verdicts: list[MutantVerdict] = []
@@ -235,8 +236,10 @@ def _unattributed(stderr: str) -> Diagnostic:
 
 
 def _run_all(binaries: dict[str, Path], config: JudgeConfig, env_for, timeout: float, skip=None,
-             writable: Path | None = None) -> dict[str, TestRun]:
+             writable: Path | None = None, one_by_one: bool = False) -> dict[str, TestRun]:
     def run(name: str) -> tuple[str, TestRun]:
+        if one_by_one:
+            return name, run_unit_tests_one_by_one(binaries[name], name, timeout=timeout, env=env_for(name))
         return name, run_unit_tests(binaries[name], name, timeout=timeout, env=env_for(name), skip=skip(name) if skip
                                     else None, writable=writable)
 

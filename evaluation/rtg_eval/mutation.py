@@ -8,6 +8,7 @@ evaluation order, borrowing and short-circuiting stay exactly those of the mutan
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -194,13 +195,13 @@ class _Builder:
     def match_arms(self, block: Node, function: str) -> None:
         arms = [c for c in block.named_children if c.type == "match_arm"]
         patterns = [arm.child_by_field_name("pattern") for arm in arms]
-        if not any(p is not None and _pattern_text(p) == "_" for p in patterns):
-            return
+        # Deleting an arm keeps the match exhaustive only where a `_` arm catches what it matched.
+        deletable = any(p is not None and _pattern_text(p) == "_" for p in patterns)
         for arm, pattern in zip(arms, patterns):
             if pattern is None:
                 continue
             guard = pattern.child_by_field_name("condition")
-            if _pattern_text(pattern) != "_":
+            if deletable and _pattern_text(pattern) != "_":
                 index = self.add(function, "delete match arm", arm.start_byte, arm.start_byte, arm.end_byte, "")
                 if guard is None:
                     self.inserts.append(_Insert(pattern.end_byte, " if !{m}", index))
@@ -231,7 +232,9 @@ def _is_test_item(node: Node) -> bool:
     while sibling is not None and sibling.type in ("attribute_item", "line_comment", "block_comment"):
         if sibling.type == "attribute_item":
             attr = node_text(sibling).replace(" ", "")
-            if attr in ("#[cfg(test)]", "#[test]") or attr.endswith("::test]") or attr.startswith("#[tokio::test"):
+            if attr in ("#[test]",) or attr.endswith("::test]") or attr.startswith("#[tokio::test"):
+                return True
+            if attr.startswith("#[cfg(") and re.search(r"\btest\b", attr) and "not(test" not in attr:
                 return True
         sibling = sibling.prev_named_sibling
     return False
