@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   librust-proptest-dev librust-quickcheck-dev librust-tokio-dev librust-rand-dev librust-regex-dev librust-md5-dev
-  llvm-22 bubblewrap
+  llvm-22 bubblewrap neovim
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
