@@ -149,15 +149,23 @@ def parse_libtest(output: str) -> tuple[int, int, tuple[str, ...]]:
     return announced, passed, tuple(failed_names)
 
 
-def run_unit_tests_one_by_one(binary: Path, unit: str, *, timeout: float, env: dict[str, str]) -> TestRun:
-    """The pass verdict: each of the module's tests in a process of its own.
+def list_tests(binary: Path, *, timeout: float, env: dict[str, str]) -> list[str] | None:
+    """Every test in the binary (listing runs no test code), or None if the listing failed."""
+    listing = _sandboxed(binary, ["--list", "--format", "terse"], timeout, env)
+    if listing.returncode != 0:
+        return None
+    return [line[: -len(": test")] for line in listing.stdout.splitlines() if line.endswith(": test")]
+
+
+def run_unit_tests_one_by_one(binary: Path, unit: str, names: list[str], *, timeout: float,
+                              env: dict[str, str]) -> TestRun:
+    """The pass verdict: each of the module's tests (`names`, from `list_tests`) in a process of its own.
 
     A test controls its own process, stdout included, so one run of the whole module could be talked into a
     false report (a test prints `test <neighbour> ... ok` and exits 0). Alone, a test can only speak for itself.
     Ignored tests are not run and not counted.
     """
-    listing = _sandboxed(binary, ["--list", "--format", "terse", f"{unit}::"], timeout, env)
-    names = [line[: -len(": test")] for line in listing.stdout.splitlines() if line.endswith(": test")]
+    names = [name for name in names if name.startswith(f"{unit}::")]
     runs = [(name, _sandboxed(binary, ["--exact", name], timeout, env)) for name in names]
     verdicts = {name: re.search(rf"^test {re.escape(name)} \.\.\. (ok|FAILED|ignored)$", run.stdout, re.MULTILINE)
                 for name, run in runs}
@@ -168,9 +176,9 @@ def run_unit_tests_one_by_one(binary: Path, unit: str, *, timeout: float, env: d
         tests_total=len(counted),
         tests_passed=len(passed),
         failed=tuple(name for name, _ in counted if name not in passed),
-        ok=len(passed) == len(counted) and listing.returncode == 0,
+        ok=len(passed) == len(counted),
         timed_out=any(run.timed_out for _, run in counted),
-        wall_seconds=listing.wall_seconds + sum(run.wall_seconds for _, run in runs),
+        wall_seconds=sum(run.wall_seconds for _, run in runs),
         output="".join(run.stdout + run.stderr for _, run in runs)[-4000:],
     )
 

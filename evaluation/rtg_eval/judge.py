@@ -21,8 +21,9 @@ from rtg_core.cargo_env import RNG_SEED_ENV, Diagnostic, OfflineCargo, cache_dir
 from rtg_core.rust_source import functions
 from rtg_eval.coverage import (BRANCH_ENV, BRANCH_FLAGS, LINE_FLAGS, Coverage, CoverageUnavailable, coverage_of,
                                llvm_tools, merge_and_export)
-from rtg_eval.crate import (ScratchCrate, TestRun, Unit, run_unit_tests, run_unit_tests_one_by_one,
-                             test_module_name, unit_of)
+from rtg_eval.crate import (
+    ScratchCrate, TestRun, Unit, list_tests, run_unit_tests, run_unit_tests_one_by_one, test_module_name, unit_of,
+)
 from rtg_eval.mutation import MUTANT_ENV, MUTANT_SWITCH_RS, Mutant, MutantSet, generate_mutants, render_schema
 from rtg_eval.samples import JudgeSample
 from rtg_eval.static_checks import lint_tests
@@ -237,9 +238,16 @@ def _unattributed(stderr: str) -> Diagnostic:
 
 def _run_all(binaries: dict[str, Path], config: JudgeConfig, env_for, timeout: float, skip=None,
              writable: Path | None = None, one_by_one: bool = False) -> dict[str, TestRun]:
+    listed = {binary: list_tests(binary, timeout=timeout, env=config.test_env())
+              for binary in set(binaries.values())} if one_by_one else {}
+
     def run(name: str) -> tuple[str, TestRun]:
         if one_by_one:
-            return name, run_unit_tests_one_by_one(binaries[name], name, timeout=timeout, env=env_for(name))
+            names = listed[binaries[name]]
+            if names is None:
+                return name, TestRun(0, 0, (), False, False, 0.0, "the test binary could not list its tests")
+            return name, run_unit_tests_one_by_one(binaries[name], name, names, timeout=timeout,
+                                                   env=env_for(name))
         return name, run_unit_tests(binaries[name], name, timeout=timeout, env=env_for(name), skip=skip(name) if skip
                                     else None, writable=writable)
 
