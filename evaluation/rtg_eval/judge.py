@@ -153,7 +153,12 @@ def _judge_batch(samples, cargo, config, tick, clock, keep: Path) -> tuple[list[
         if name.startswith("s_"):
             verdicts[int(name[2:])].compile_errors = [e.rendered for e in errors][:10]
     clock.lap("build")
-    runs = _run_all(binaries, config, lambda name: config.test_env(), config.test_timeout, one_by_one=True)
+    originals = {name: binary for name, binary in binaries.items() if name.startswith("s_")}
+    runs = _run_all(originals, config, lambda name: config.test_env(), config.test_timeout, one_by_one=True)
+    bugs = {name: binary for name, binary in binaries.items() if name.startswith("b_") and f"s_{name[2:]}" in runs}
+    # A real bug is a mutant: its time limit comes from the original's run, so a bug that hangs costs seconds.
+    runs.update(_run_all(bugs, config, lambda name: config.test_env(),
+                         lambda name: config.mutant_timeout(runs[f"s_{name[2:]}"].wall_seconds)))
     clock.lap("test")
     tick("test", len(samples))
     mutant_verdicts: list[MutantVerdict] = []
@@ -236,9 +241,11 @@ def _unattributed(stderr: str) -> Diagnostic:
     return Diagnostic("error", "build failed", stderr[-2000:], None, None, None, None)
 
 
-def _run_all(binaries: dict[str, Path], config: JudgeConfig, env_for, timeout: float, skip=None,
-             writable: Path | None = None, one_by_one: bool = False) -> dict[str, TestRun]:
-    listed = {binary: list_tests(binary, timeout=timeout, env=config.test_env())
+def _run_all(binaries: dict[str, Path], config: JudgeConfig, env_for, timeout: float | Callable[[str], float],
+             skip=None, writable: Path | None = None, one_by_one: bool = False) -> dict[str, TestRun]:
+    """Run each unit's tests from its binary, `config.jobs` at a time; `timeout` may depend on the unit."""
+    seconds = timeout if callable(timeout) else (lambda name: timeout)
+    listed = {binary: list_tests(binary, timeout=config.test_timeout, env=config.test_env())
               for binary in set(binaries.values())} if one_by_one else {}
 
     def run(name: str) -> tuple[str, TestRun]:
@@ -246,10 +253,10 @@ def _run_all(binaries: dict[str, Path], config: JudgeConfig, env_for, timeout: f
             names = listed[binaries[name]]
             if names is None:
                 return name, TestRun(0, 0, (), False, False, 0.0, "the test binary could not list its tests")
-            return name, run_unit_tests_one_by_one(binaries[name], name, names, timeout=timeout,
+            return name, run_unit_tests_one_by_one(binaries[name], name, names, timeout=seconds(name),
                                                    env=env_for(name))
-        return name, run_unit_tests(binaries[name], name, timeout=timeout, env=env_for(name), skip=skip(name) if skip
-                                    else None, writable=writable)
+        return name, run_unit_tests(binaries[name], name, timeout=seconds(name), env=env_for(name),
+                                    skip=skip(name) if skip else None, writable=writable)
 
     with ThreadPoolExecutor(max_workers=config.jobs) as pool:
         return dict(pool.map(run, sorted(binaries)))
