@@ -16,7 +16,7 @@ class ModelBackend:
         self._lock = threading.Lock()
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtg-model")
         self._loading: Future | None = None
-        self._loaded: tuple | None = None  # (model, tokenizer, device)
+        self._loaded: tuple | None = None  # (model, tokenizer, DeviceChoice)
         self._error: str | None = None
 
     def configure(self, settings: ServerSettings) -> None:
@@ -71,7 +71,8 @@ class ModelBackend:
             "model": self.settings.model,
             "adapter": adapter,
             "adapterSha256": _sha256(weights) if weights and weights.is_file() else None,
-            "device": self._loaded[2] if self._loaded else None,
+            "device": self._loaded[2].torch_device if self._loaded else None,
+            "deviceReason": self._loaded[2].reason if self._loaded else None,
             "modelLoaded": self._loaded is not None,
             "loading": self._loading is not None and not self._loading.done(),
             "error": self._error,
