@@ -6,10 +6,10 @@ tests run in a process (and a sandbox) of their own, so a panic, `abort`, `proce
 """
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,17 +73,34 @@ class TestRun:
 
 
 class ScratchCrate:
-    """A scratch crate in rtg's cache; removed on close."""
+    """A scratch crate in one of a few fixed slots of rtg's cache, held under a file lock while in use.
+
+    Fixed paths and package names keep the shared target dir from growing with every build (cargo names a path
+    crate's artifacts after its path) and let incremental compilation reuse the previous build.
+    """
+
+    MAX_SLOTS = 64
 
     def __init__(self, cargo: OfflineCargo, label: str):
-        root = cache_dir() / "scratch"
-        root.mkdir(parents=True, exist_ok=True)
         self.cargo = cargo
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=root))
-        self.package = f"rtg_{label}_{uuid.uuid4().hex[:8]}"
+        self.package = f"rtg_{label}"
+        root = cache_dir() / "scratch"
+        for slot in range(self.MAX_SLOTS):
+            self.dir = root / f"{label}-{slot}"
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._lock = open(self.dir / ".lock", "w")
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                self._lock.close()
+        else:
+            raise RuntimeError(f"all {self.MAX_SLOTS} scratch crates for {label!r} are in use")
+        shutil.rmtree(self.dir / "src", ignore_errors=True)
 
     def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.dir / "src", ignore_errors=True)
+        self._lock.close()  # releases the flock
 
     def __enter__(self) -> "ScratchCrate":
         return self

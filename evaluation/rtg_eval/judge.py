@@ -428,6 +428,7 @@ def _coverage(cargo, units: dict[str, Unit], config: JudgeConfig) -> dict[str, t
         binary = result.test_binary
         built = {name for name in units if (crate.dir / "src" / f"{name}.rs").exists()}
         profiles = crate.dir / "profiles"
+        shutil.rmtree(profiles, ignore_errors=True)
         (profiles / "base").mkdir(parents=True)
         env_for = lambda name: {**config.test_env(), "LLVM_PROFILE_FILE": str(profiles / f"{name}.profraw")}
         _run_all({n: binary for n in built}, config, env_for, config.test_timeout, writable=profiles)
