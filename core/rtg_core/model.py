@@ -63,10 +63,11 @@ def hub_offline() -> bool:
     return constants.HF_HUB_OFFLINE or flag in {"1", "ON", "YES", "TRUE"}
 
 
-def resolve_model(name_or_path: str) -> Path:
+def resolve_model(name_or_path: str, allow_download: bool = True) -> Path:
     """A local model directory for a hub id or a path: the directory itself, the hub cache, or a download.
 
-    Raises ModelUnavailable with the way out when the hub id is neither cached nor reachable.
+    Raises ModelUnavailable with the way out when the hub id is neither cached nor reachable (nor allowed to be
+    downloaded).
     """
     path = Path(name_or_path).expanduser()
     if path.is_dir():
@@ -84,18 +85,25 @@ def resolve_model(name_or_path: str) -> Path:
         raise ModelUnavailable(f"{name_or_path!r} is neither a model directory nor a hub id: {exc}") from exc
     except LocalEntryNotFoundError:
         pass
-    way_out = (
-        f"Either download it once where the hub is reachable (`huggingface-cli download {name_or_path}`, then copy "
-        f"the cache, or unset HF_HUB_OFFLINE), or pass a local directory that holds it: "
-        f"--model /path/to/{name_or_path.rsplit('/', 1)[-1]}")
+    local_dir = f"--model /path/to/{name_or_path.rsplit('/', 1)[-1]}"
+    if not allow_download:
+        raise ModelUnavailable(
+            f"model {name_or_path!r} is not in the local Hugging Face cache and downloads are off. Allow them, run "
+            f"`hf download {name_or_path}` where the hub is reachable and copy the cache here, or give a local "
+            "directory that holds the model")
     if hub_offline():
-        raise ModelUnavailable(f"model {name_or_path!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE "
-                               f"is set, so it cannot be downloaded. {way_out}")
+        raise ModelUnavailable(
+            f"model {name_or_path!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set, so it cannot "
+            f"be downloaded. Either unset HF_HUB_OFFLINE where the hub is reachable (or run `hf download "
+            f"{name_or_path}` there and copy the cache here), or pass a local directory that holds it: {local_dir}")
     try:
         return Path(snapshot_download(name_or_path, allow_patterns=_HUB_FILES))
     except Exception as exc:  # network, auth, missing repo: all end the same way
-        raise ModelUnavailable(f"model {name_or_path!r} is not in the local Hugging Face cache and could not be "
-                               f"downloaded ({type(exc).__name__}: {str(exc).splitlines()[0]}). {way_out}") from exc
+        raise ModelUnavailable(
+            f"model {name_or_path!r} is not in the local Hugging Face cache and could not be downloaded "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0]}). Run `hf download {name_or_path}` where the hub is "
+            f"reachable and copy the cache here (then HF_HUB_OFFLINE=1 skips the network), or pass a local directory "
+            f"that holds it: {local_dir}") from exc
 
 
 def torch_dtype(name: str):
@@ -170,12 +178,16 @@ def load_adapter(base_model, adapter_dir: Path | str, trainable: bool = False):
     return model
 
 
-def load_for_generation(model: str, adapter_dir: Path | str | None = None, device: str = "auto",
-                        load_in_4bit: bool = True, compute_dtype: str = "bfloat16"):
-    """(model, tokenizer) ready for `rtg_core.generation.generate_tests`: base model plus optional adapter."""
-    model_dir = resolve_model(model)
-    choice = choose_device(device)
+def load_for_inference(model: str, adapter: Path | str | None = None, device: DeviceChoice | str = "auto",
+                       allow_hub: bool = False, load_in_4bit: bool = True, compute_dtype: str = "bfloat16"):
+    """(model, tokenizer) in eval mode, ready for `rtg_core.generation`: the base model, plus an adapter if given.
+
+    `model` is a hub id or a local directory; a hub id is only downloaded with `allow_hub`. The base is NF4 4-bit by
+    default, as in training, so an adapter sees the weights it was trained against.
+    """
+    choice = device if isinstance(device, DeviceChoice) else choose_device(device)
+    model_dir = resolve_model(model, allow_download=allow_hub)
     base = load_base_model(model_dir, choice, load_in_4bit=load_in_4bit, compute_dtype=compute_dtype)
-    loaded = load_adapter(base, adapter_dir) if adapter_dir is not None else base
+    loaded = load_adapter(base, adapter) if adapter else base
     loaded.eval()
     return loaded, load_tokenizer(model_dir)

@@ -1,0 +1,191 @@
+"""rtg-train publish: upload an experiment's adapter to the Hugging Face Hub with a model card (spec §15.5).
+
+    rtg-train publish experiments/ft-testgen-001 --repo-id you/rtg-qwen2.5-coder-0.5b-testgen [--checkpoint best]
+    rtg-train publish experiments/ft-testgen-001 --repo-id you/... --prepare-only     # the folder, no upload
+
+The folder (`EXPERIMENT/publish/CHECKPOINT/`) holds what is uploaded: the adapter as `PeftModel.from_pretrained`
+reads it, a README.md model card (metrics, config, reproducibility lock, dataset hashes), and the config, lock and
+metrics files themselves. It is prepared first, offline; only the upload needs the network.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2
+
+_ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
+_RUN_FILES = {"config.yaml": "training_config.yaml", "reproducibility.lock": "reproducibility.lock",
+              "metrics.json": "metrics.json"}
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rtg-train publish", description=__doc__.split("\n\n")[0])
+    parser.add_argument("experiment", type=Path, help="an rtg-train --output directory")
+    parser.add_argument("--repo-id", required=True, help="owner/name of the model repository to create or update")
+    parser.add_argument("--checkpoint", default="best", help="best (default) or step-N")
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument("--prepare-only", action="store_true", help="write the folder and card; upload nothing")
+    return parser
+
+
+def prepare(experiment: Path, repo_id: str, checkpoint: str = "best") -> Path:
+    """Write EXPERIMENT/publish/CHECKPOINT/ (adapter, card, run files); return it. Needs no network."""
+    source = experiment / "checkpoints" / checkpoint
+    missing = [str(p) for p in [*(source / f for f in _ADAPTER_FILES), *(experiment / f for f in _RUN_FILES)]
+               if not p.is_file()]
+    if missing:
+        raise PublishError(f"{experiment} is not a finished rtg-train experiment: missing {', '.join(missing)} "
+                           "(train it to the end first, or pick another --checkpoint)")
+    folder = experiment / "publish" / checkpoint
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name in _ADAPTER_FILES:
+        shutil.copyfile(source / name, folder / name)
+    for name, published in _RUN_FILES.items():
+        shutil.copyfile(experiment / name, folder / published)
+    config = yaml.safe_load((experiment / "config.yaml").read_text())
+    lock = json.loads((experiment / "reproducibility.lock").read_text())
+    metrics = json.loads((experiment / "metrics.json").read_text())
+    state_file = source / "trainer_state.json"
+    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+    (folder / "README.md").write_text(model_card(repo_id, checkpoint, config, lock, metrics, state))
+    return folder
+
+
+def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics: dict, state: dict) -> str:
+    model = config["model"]["name"]
+    smoke = model == TINY_QWEN2
+    local = smoke or model.startswith((".", "/", "~"))
+    front = {"library_name": "peft", "license": "apache-2.0", "pipeline_tag": "text-generation",
+             "tags": ["rust", "unit-tests", "test-generation", "lora", "qlora", "rtg"]}
+    if not local:
+        front["base_model"] = model
+    lora, optim, train = config["lora"], config["optim"], config["train"]
+    versions = lock.get("versions", {})
+    adapter_sha = lock.get("adapters", {}).get(f"checkpoints/{checkpoint}/adapter_model.safetensors")
+    lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {repo_id.split('/')[-1]}", ""]
+    if smoke:
+        lines += [f"> **Smoke test, not a model.** {SMOKE_NOTE}", ""]
+    method = ("QLoRA: NF4 4-bit base, bf16 compute" if config["model"]["load_in_4bit"]
+              else f"LoRA on a {config['model']['compute_dtype']} base")
+    lines += [
+        f"A LoRA adapter (r{lora['rank']}, alpha {lora['alpha']}, on {', '.join(lora['targets'])}) that teaches "
+        f"`{model}` to write Rust tests (`#[test]` functions and proptest properties) for a given function, "
+        f"trained with rtg's `rtg-train` ({method}).",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "from peft import PeftModel",
+        "from rtg_core.generation import generate_tests  # rtg's prompt contract and greedy decoding",
+        "",
+        f"base = AutoModelForCausalLM.from_pretrained({model!r})" if not local else
+        "base = AutoModelForCausalLM.from_pretrained('/path/to/the/base/model')  # a local model",
+        f"model = PeftModel.from_pretrained(base, {repo_id!r})",
+        f"tokenizer = AutoTokenizer.from_pretrained({model!r})" if not local else
+        "tokenizer = AutoTokenizer.from_pretrained('/path/to/the/base/model')",
+        'print(generate_tests(model, tokenizer, "pub fn add(a: i32, b: i32) -> i32 { a + b }")[0])',
+        "```",
+        "",
+        "The prompt is ChatML with rtg's system prompt (`rtg_core.prompt.chat_prompt`); the reply is the test items.",
+        "",
+        "## Training",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| checkpoint | `{checkpoint}` (step {state.get('step', metrics.get('best_step'))}) |",
+        f"| steps | {metrics.get('steps')} |",
+        f"| final training loss | {_num(metrics.get('final_loss'))} |",
+        f"| best validation loss | {_num(metrics.get('best_val_loss'))} (step {metrics.get('best_step')}) |",
+        f"| tokens trained on | {metrics.get('tokens'):,} |" if metrics.get("tokens") is not None else "| tokens | - |",
+        f"| throughput | {metrics.get('tokens_per_second')} tokens/s |",
+        f"| peak memory | {_gib(metrics.get('peak_memory_bytes'))} ({metrics.get('peak_memory_kind')}) |",
+        f"| trainable parameters | {metrics.get('trainable_parameters', 0):,} |",
+        f"| optimizer | AdamW lr {optim['lr']}, betas {tuple(optim['betas'])}, weight decay {optim['weight_decay']}, "
+        f"cosine to {optim['min_lr_ratio']} x lr after {optim['warmup_ratio']:.0%} warm-up, clip {optim['max_grad_norm']} |",
+        f"| batch | {train['batch_size']} x {train['grad_accum']} accumulation, max {config['data']['max_seq_length']} "
+        "tokens |",
+        f"| seed | {config['seed']} |",
+        "",
+        "## Data",
+        "",
+        f"Corpus `{lock.get('dataset', {}).get('source')}`; sha256 of its files:",
+        "",
+        *[f"- `{name}`: `{digest}`" for name, digest in sorted(lock.get("dataset", {}).get("files_sha256", {}).items())],
+        "",
+        "## Reproducibility",
+        "",
+        f"- adapter sha256: `{adapter_sha}`",
+        f"- config hash: `{lock.get('config_hash')}` (full config: `training_config.yaml`)",
+        f"- git commit: `{lock.get('git_commit')}`",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if v),
+        f"- hardware: {lock.get('hardware', {}).get('cpu')}"
+        + "".join(f", {g['name']} ({g['memory_gib']} GiB)" for g in lock.get("hardware", {}).get("gpus", [])),
+        "",
+        "Everything is in `reproducibility.lock`; rerunning `rtg-train --config training_config.yaml` with the same "
+        "versions and device kind gives the same adapter bytes.",
+        "",
+        "## Config",
+        "",
+        "```yaml",
+        yaml.safe_dump({k: v for k, v in config.items() if k != "output"}, sort_keys=False).strip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def upload(folder: Path, repo_id: str, private: bool) -> str:
+    """Create (or reuse) the model repository and upload the folder; return the repository's URL."""
+    from rtg_core.model import hub_offline
+
+    later = (f"The prepared folder is {folder}; upload it later from a connected machine with `hf upload {repo_id} "
+             f"{folder} .` or rerun this command there.")
+    if hub_offline():
+        raise PublishError(f"cannot upload to the Hugging Face Hub: HF_HUB_OFFLINE is set. {later}")
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",
+                          commit_message="rtg-train publish")
+    except Exception as exc:  # network, authentication, permissions: all end the same way
+        raise PublishError(f"upload to {repo_id} failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                           f"log in with `hf auth login` if the hub is reachable. {later}") from exc
+    return str(url)
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        folder = prepare(args.experiment, args.repo_id, args.checkpoint)
+        print(f"rtg-train publish: prepared {folder}", file=sys.stderr)
+        if args.prepare_only:
+            return 0
+        url = upload(folder, args.repo_id, args.private)
+    except PublishError as exc:
+        print(f"rtg-train publish: {exc}", file=sys.stderr)
+        return 3
+    print(f"rtg-train publish: uploaded to {url}", file=sys.stderr)
+    return 0
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _gib(value) -> str:
+    return "-" if value is None else f"{value / 2**30:.2f} GiB"
