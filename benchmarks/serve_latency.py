@@ -77,6 +77,15 @@ async def main() -> None:
     big.write_text(five_thousand_lines())
 
     client = LanguageClient("rtg-bench", "0")
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def on_log(params: types.LogMessageParams):
+        print(f"  server: {params.message}", file=sys.stderr)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def on_show(params: types.ShowMessageParams):
+        pass  # the same text arrives as a log message
+
     await client.start_io(sys.executable, "-m", "rtg_serve")
     options = {"device": "cpu", "model": args.model or "Qwen/Qwen2.5-Coder-0.5B-Instruct", "adapter": args.adapter}
     capabilities = types.ClientCapabilities(window=types.WindowClientCapabilities(work_done_progress=True),
