@@ -24,5 +24,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 # torch is pinned: 2.13.0 is the CPU wheel this machine carries; any other pin downloads gigabytes.
-.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 -e '.[dev]'
+if ! .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 -e '.[dev]' > .venv/pip-install.log 2>&1; then
+  cat .venv/pip-install.log >&2
+  echo "setup: pip install failed (log above, and in .venv/pip-install.log)" >&2
+  exit 1
+fi
 echo "setup: ok (.venv/bin has $(ls .venv/bin | grep -c '^rtg-') rtg-* commands)" >&2
