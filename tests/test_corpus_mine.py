@@ -1,0 +1,141 @@
+"""Mining fixture crates: which tests are linked to which fns, and how each kind of test is extracted."""
+from pathlib import Path
+
+import pytest
+
+from rtg_corpus.crates import discover, is_permissive, read_crate
+from rtg_corpus.extract import doc_blocks, doctest_item
+from rtg_corpus.link import mentions
+from rtg_corpus.mine import mine_crate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "crates"
+
+
+@pytest.fixture(scope="module")
+def mathx():
+    candidates, notes = mine_crate(read_crate(FIXTURES / "mathx"))
+    return {c.function: c for c in candidates}
+
+
+def test_unit_tests_link_to_the_fn_their_name_mentions(mathx):
+    assert mathx["parse_hex"].test_names == ("parse_hex_accepts_both_cases", "parse_hex_rejects_wrong_length")
+    assert mathx["parse_hex"].link == ("name", "name")
+    assert "fn parse_hex_accepts_both_cases()" in mathx["parse_hex"].output
+
+
+def test_method_linked_by_name_among_setup_calls(mathx):
+    pop = mathx["Stack::pop"]
+    assert pop.test_names == ("pop_returns_the_last_pushed",)
+    assert "pub fn push(" in pop.input and "pub fn new(" in pop.input
+    assert "fn unrelated" not in pop.input  # members the code and tests do not name stay out
+    assert pop.input.rstrip().endswith("}") and "pub struct Stack<T>" in pop.input
+
+
+def test_a_test_calling_two_crate_fns_without_naming_one_is_left_out(mathx):
+    linked = {name for c in mathx.values() for name in c.test_names}
+    assert "mixed_calls_are_ambiguous" not in linked
+
+
+def test_a_test_named_after_another_call_is_not_linked_by_its_only_crate_call(mathx):
+    assert mathx["double"].test_names == ("doubles",)  # not `saturating_mul_after_doubling`
+
+
+def test_ignored_tests_are_skipped(mathx):
+    assert all("ignored_tests_are_skipped" not in c.test_names for c in mathx.values())
+
+
+def test_only_call_link_and_crate_items_from_other_files_inlined(mathx):
+    double = mathx["double"]
+    assert double.link == ("only-call",)
+    assert "pub fn times(x: i32, factor: i32)" in double.input
+    assert "crate::util::" not in double.input and "times(x, 2)" in double.input
+
+
+def test_proptest_block_extracted_without_its_config(mathx):
+    clamp = mathx["clamp"]
+    assert clamp.test_kinds == ("proptest",)
+    assert clamp.property_tests[0].startswith("proptest! {")
+    assert "proptest_config" not in clamp.output
+    assert "fn clamp_stays_in_range(v in any::<i64>()" in clamp.output
+
+
+def test_quickcheck_block_extracted(mathx):
+    reverse = mathx["reverse"]
+    assert reverse.test_kinds == ("quickcheck",)
+    assert "quickcheck::quickcheck! {" in reverse.output
+    assert "fn reverse_twice_is_identity(xs: Vec<u32>) -> bool" in reverse.output
+
+
+def test_doc_test_becomes_a_test_and_leaves_the_input(mathx):
+    add = mathx["add"]
+    assert add.test_kinds == ("doctest", "integration")
+    assert "#[test]\nfn doctest_add_1() {\n    assert_eq!(add(2, 3), 5);\n}" in add.output
+    assert "assert_eq!(mathx::add" not in add.input  # the doc example is the answer, not the prompt
+    assert "```ignore" in add.input  # a block rustdoc does not run stays documentation
+
+
+def test_integration_test_paths_made_local(mathx):
+    add = mathx["add"]
+    assert "assert_eq!(add(3, 4), add(4, 3));" in add.output
+    assert "use mathx" not in add.output
+
+
+def test_metadata_of_a_pair(mathx):
+    clamp = mathx["clamp"]
+    assert (clamp.complexity, clamp.category, clamp.license) == (3, "stdlib", "MIT OR Apache-2.0")
+    assert mathx["parse_hex"].category == "error_handling"
+    assert mathx["reverse"].category == "generics_lifetimes" and mathx["reverse"].has_generics
+
+
+def test_async_fn_category():
+    candidates, _ = mine_crate(read_crate(FIXTURES / "asyncy"))
+    assert [(c.function, c.category, c.is_async) for c in candidates] == [("delayed", "async", True)]
+
+
+def test_malformed_crate_is_skipped_with_its_reason():
+    crates, skipped = discover([FIXTURES])
+    assert [c.name for c in crates] == ["asyncy", "gplcrate", "mathx", "textkit"]
+    assert skipped == [("broken", skipped[0][1])] and "unreadable Cargo.toml" in skipped[0][1]
+
+
+@pytest.mark.parametrize("test_name, fn_name, expected", [
+    ("parse_hex_rejects_empty", "parse_hex", True),
+    ("test_parseHex", "parse_hex", True),
+    ("parser_works", "parse", False),
+    ("it_pops", "pop", False),
+    ("pop", "pop", True),
+])
+def test_mentions(test_name, fn_name, expected):
+    assert mentions(test_name, fn_name) is expected
+
+
+def test_doc_blocks_follow_rustdoc_tags():
+    doc = "x\n```\na();\n```\n```rust,ignore\nb();\n```\n```text\nc\n```\n```should_panic\nd();\n```\n```no_run\ne();\n```"
+    blocks = doc_blocks(doc)
+    assert [b.code for b in blocks] == ["a();", "d();"]
+    assert [b.should_panic for b in blocks] == [False, True]
+
+
+def test_doctest_hidden_lines_and_question_mark():
+    (block,) = doc_blocks("```\n# use std::num::ParseIntError;\nlet n: u8 = \"5\".parse()?;\nassert_eq!(n, 5);\n"
+                          "# Ok::<(), ParseIntError>(())\n```")
+    item = doctest_item(block, "doctest_f_1")
+    assert item == (
+        "#[test]\nfn doctest_f_1() {\n    (|| -> Result<(), Box<dyn std::error::Error>> {\n"
+        "        use std::num::ParseIntError;\n        let n: u8 = \"5\".parse()?;\n        assert_eq!(n, 5);\n"
+        "        Ok(())\n    })().unwrap();\n}"
+    )
+
+
+def test_doctest_with_main_calls_it():
+    (block,) = doc_blocks("```\nfn main() {\n    assert!(true);\n}\n```")
+    assert doctest_item(block, "t").endswith("    main();\n}")
+
+
+@pytest.mark.parametrize("expression, permissive", [
+    ("MIT OR Apache-2.0", True), ("MIT/Apache-2.0", True), ("GPL-3.0-only", False), (None, False),
+    ("(MIT OR Apache-2.0) AND Unicode-DFS-2016", True), ("MPL-2.0", False), ("LGPL-2.1 AND MIT", False),
+    ("Apache-2.0 WITH LLVM-exception", True), ("GPL-2.0 OR MIT", True),
+])
+def test_licences(expression, permissive):
+    assert is_permissive(expression) is permissive
