@@ -1,4 +1,7 @@
-"""rtg-eval: judge Rust tests (`--tests-from`): compile, run, mutate, cover and lint them in a sandbox."""
+"""rtg-eval: judge Rust tests (`--tests-from`): compile, run, mutate, cover and lint them in a sandbox.
+
+With a model instead (`--adapter`, `--test-set`, ...), see `rtg_eval.model_cli`: generate, judge, score.
+"""
 from __future__ import annotations
 
 import argparse
@@ -18,7 +21,9 @@ from rtg_eval.samples import file_sha256, read_samples
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rtg-eval", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rtg-eval", description=__doc__.split("\n\n")[0],
+                                     epilog="With a model: rtg-eval --adapter DIR --test-set FILE.jsonl [--output DIR] "
+                                            "(rtg-eval --test-set x --help for its options)")
     parser.add_argument("--tests-from", type=Path, required=True, metavar="FILE.jsonl",
                         help="spec §3.2 lines {id, input, output, metadata} or HumanEvalPack-Rust lines")
     parser.add_argument("--output", type=Path, required=True, metavar="DIR")
@@ -35,7 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_MODEL_MODE = ("--adapter", "--test-set", "--backend", "--model")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    flags = {a.split("=", 1)[0] for a in argv}
+    if "--tests-from" not in flags and flags & set(_MODEL_MODE):
+        from rtg_eval.model_cli import main as model_main
+
+        return model_main(argv)
     args = build_parser().parse_args(argv)
     if not args.tests_from.is_file():
         print(f"rtg-eval: {args.tests_from}: no such file", file=sys.stderr)

@@ -1,4 +1,7 @@
-"""The model behind the server: loaded lazily (or at start), on CUDA when it can, else on the CPU."""
+"""The model behind the server: loaded lazily (or at start), on CUDA when it can, else on the CPU.
+
+Generation goes through `rtg_core.backends.LocalBackend`, the same path as `rtg-eval` and `rtg-generate`.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -6,6 +9,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from rtg_core.backends import LocalBackend
 from rtg_core.prompt import chat_prompt, repair_prompt
 from rtg_serve.settings import ServerSettings
 
@@ -16,7 +20,7 @@ class ModelBackend:
         self._lock = threading.Lock()
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtg-model")
         self._loading: Future | None = None
-        self._loaded: tuple | None = None  # (model, tokenizer, DeviceChoice)
+        self._loaded: LocalBackend | None = None
         self._error: str | None = None
 
     def configure(self, settings: ServerSettings) -> None:
@@ -40,29 +44,23 @@ class ModelBackend:
             self.load_in_background().result()
 
     def _load(self) -> None:
-        from rtg_core.model import choose_device, load_for_inference
-
         settings = self.settings
+        backend = LocalBackend(settings.model, adapter=settings.adapter, device=settings.device,
+                               allow_hub=settings.allow_hub, batch_size=1)
         try:
-            device = choose_device(settings.device)
-            model, tokenizer = load_for_inference(settings.model, adapter=settings.adapter, device=device,
-                                                  allow_hub=settings.allow_hub)
+            backend.load()
         except Exception as exc:
             with self._lock:
                 self._error = str(exc)
                 self._loading = None  # a later request may try again, e.g. after a settings change
             raise
         with self._lock:
-            self._loaded = (model, tokenizer, device)
+            self._loaded = backend
             self._error = None
 
     def generate(self, code: str, previous: str | None, problems: str | None, cancel: threading.Event) -> str:
-        from rtg_core.generation import generate_completions
-
-        model, tokenizer, _ = self._loaded
         prompt = chat_prompt(code) if previous is None else repair_prompt(code, previous, problems or "")
-        return generate_completions(model, tokenizer, [prompt], max_new_tokens=self.settings.max_new_tokens,
-                                    cancel=cancel)[0]
+        return self._loaded.complete([prompt], self.settings.max_new_tokens, cancel)[0].text
 
     def status(self) -> dict:
         adapter = self.settings.adapter
@@ -71,8 +69,8 @@ class ModelBackend:
             "model": self.settings.model,
             "adapter": adapter,
             "adapterSha256": _sha256(weights) if weights and weights.is_file() else None,
-            "device": self._loaded[2].torch_device if self._loaded else None,
-            "deviceReason": self._loaded[2].reason if self._loaded else None,
+            "device": self._loaded.device.torch_device if self._loaded else None,
+            "deviceReason": self._loaded.device.reason if self._loaded else None,
             "modelLoaded": self._loaded is not None,
             "loading": self._loading is not None and not self._loading.done(),
             "error": self._error,

@@ -1,0 +1,118 @@
+"""The experiment behind an adapter: where its files are, which base model it needs, and what its training run
+recorded (spec §8.2: `config.yaml`, `metrics.json`, `reproducibility.lock`, `checkpoints/{step-N,best}/`).
+
+Read from the files `rtg-train` writes; nothing here imports the training code.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtg_eval.checklist import LockEvidence
+from rtg_eval.samples import file_sha256
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
+_MODEL_FILES = (".safetensors", ".json", ".txt", ".model", ".tiktoken")
+# What a lock must record for a run to be rebuilt (dotted keys into reproducibility.lock).
+LOCK_KEYS = ("config_hash", "seed", "git_commit", "versions.torch", "versions.transformers", "versions.peft",
+             "dataset.files_sha256", "model.files_sha256", "adapters")
+
+
+class ExperimentError(ValueError):
+    """The adapter path is not usable; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    adapter: Path | None  # the directory holding adapter_model.safetensors
+    root: Path | None  # the experiment directory, when the adapter sits in one
+
+    @property
+    def adapter_sha256(self) -> str | None:
+        return file_sha256(self.adapter / ADAPTER_WEIGHTS) if self.adapter else None
+
+    def base_model(self) -> str | None:
+        """The base model the adapter was trained on, as its adapter_config.json names it."""
+        if self.adapter is None:
+            return None
+        config = json.loads((self.adapter / ADAPTER_CONFIG).read_text())
+        return config.get("base_model_name_or_path") or None
+
+    def file(self, name: str) -> Path | None:
+        path = self.root / name if self.root else None
+        return path if path is not None and path.is_file() else None
+
+    def training_metrics(self) -> dict | None:
+        path = self.file("metrics.json")
+        return json.loads(path.read_text()) if path else None
+
+    def default_output(self) -> Path | None:
+        return self.root / "evaluation" if self.root else None
+
+
+def resolve_adapter(path: Path | None) -> Experiment:
+    """An experiment dir (its `checkpoints/best` is used), a checkpoint dir inside one, or a bare adapter dir."""
+    if path is None:
+        return Experiment(None, None)
+    path = Path(path)
+    if (path / "checkpoints" / "best" / ADAPTER_WEIGHTS).is_file():
+        return Experiment(path / "checkpoints" / "best", path)
+    if (path / ADAPTER_WEIGHTS).is_file():
+        root = path.parent.parent if path.parent.name == "checkpoints" else None
+        if root is not None and not (root / "config.yaml").is_file():
+            root = None
+        return Experiment(path, root)
+    raise ExperimentError(f"--adapter {path}: neither an adapter directory (with {ADAPTER_WEIGHTS}) nor an "
+                          "experiment directory (with checkpoints/best/)")
+
+
+def model_sha256(model_dir: Path | None) -> str | None:
+    """One sha256 for a model directory: over the sorted (name, sha256) of its weight, config and tokenizer files."""
+    if model_dir is None or not Path(model_dir).is_dir():
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(Path(model_dir).iterdir()):
+        if path.is_file() and path.name.endswith(_MODEL_FILES):
+            digest.update(f"{path.name}\0{file_sha256(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def lock_evidence(experiment: Experiment) -> LockEvidence | None:
+    """Checklist r4: does reproducibility.lock pin everything, and does it list the adapter being evaluated?"""
+    if experiment.root is None:
+        return None
+    path = experiment.file("reproducibility.lock")
+    if path is None:
+        return LockEvidence(False, note=f"{experiment.root}/reproducibility.lock is missing")
+    try:
+        lock = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        return LockEvidence(False, note=f"{path} is not JSON: {exc}")
+    missing = [key for key in LOCK_KEYS if _dotted(lock, key) in (None, {}, [], "")]
+    listed = experiment.adapter_sha256 in (lock.get("adapters") or {}).values()
+    return LockEvidence(True, missing, listed)
+
+
+def training_figures(experiment: Experiment) -> tuple[float | None, float | None, str]:
+    """(training hours, peak GPU memory in GB or None, a note on the memory figure) from the run's metrics.json."""
+    metrics = experiment.training_metrics()
+    if metrics is None:
+        return None, None, "no training metrics.json"
+    seconds = metrics.get("train_seconds")
+    hours = seconds / 3600 if isinstance(seconds, (int, float)) else None
+    if metrics.get("peak_memory_kind") == "cuda_max_memory_allocated":
+        return hours, metrics["peak_memory_bytes"] / 1e9, "training on CUDA"
+    kind = metrics.get("peak_memory_kind") or "unknown"
+    return hours, None, f"training ran without a GPU ({kind}), so VRAM was not measured"
+
+
+def _dotted(data: dict, key: str):
+    for part in key.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data

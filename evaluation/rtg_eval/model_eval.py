@@ -1,0 +1,333 @@
+"""Model evaluation (spec §12, "evaluation only"): generate tests with a backend, judge them, run the feedback
+loops, then gather what the checklist needs.
+
+    samples ─ generate (chat_prompt) ─ judge ─┬─ repair loop (tests that do not build)  ─ judge the changed
+                                              └─ kill-survivors loop (mutants missed)   ─ judge the changed
+            ─ rustfmt, clippy ─ evidence for the checklist
+
+The judge is `rtg_eval.judge.judge_samples`, the same one `rtg-eval --tests-from` uses; figures are kept after each
+stage so that reports show them with and without the loops.
+"""
+from __future__ import annotations
+
+import dataclasses
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rtg_core.backends import Backend, prompt_sha256
+from rtg_core.prompt import IM_END, chat_prompt, parse_answer, repair_prompt
+from rtg_eval.checklist import Evidence, LockEvidence, ReproEvidence, SampleEvidence
+from rtg_eval.coverage import CoverageUnavailable, llvm_tools
+from rtg_eval.judge import SCORED, JudgeConfig, MutantVerdict, SampleVerdict, judge_samples
+from rtg_eval.loops import merge_tests, repair_problems, survivor_diffs, survivors_prompt
+from rtg_eval.metrics import aggregate
+from rtg_eval.mutation import MutantSet, generate_mutants
+from rtg_eval.samples import JudgeSample
+from rtg_eval.static_checks import lint_tests
+from rtg_eval.strata import categories_of, parameter_names, property_inputs
+from rtg_eval.tool_checks import ClippyVerdict, clippy_check, rustfmt_parses
+
+Log = Callable[[str], None]
+STAGE_FIGURES = ("compile_rate", "pass_rate", "mutation_score", "line_coverage_delta", "branch_coverage_delta",
+                 "real_bugs")
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    max_new_tokens: int = 512
+    repair: int = 0  # rounds of feeding cargo's diagnostics back
+    kill_survivors: int = 0  # rounds of showing missed mutants
+    survivors_shown: int = 5  # mutants per kill-survivors prompt
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    clippy: bool = True
+
+
+@dataclass
+class Attempt:
+    """One reply of the model for one sample."""
+
+    sample_id: str
+    round: str  # "initial", "repair 1", "kill-survivors 2", ...
+    prompt_sha256: str
+    reply: str
+    tests: str
+    seconds: float
+    new_tokens: int
+    accepted: bool = True  # for kill-survivors: whether the merged tests replaced the old ones
+
+
+@dataclass
+class ModelRun:
+    samples: list[JudgeSample]  # with the final generated tests; `reference_tests` holds the dataset's tests
+    verdicts: list[SampleVerdict]
+    mutants: list[MutantVerdict]
+    attempts: list[Attempt]
+    stages: dict[str, dict]  # figures after "initial", "repair", "kill-survivors"
+    rustfmt: dict[str, bool | None] = field(default_factory=dict)
+    clippy: dict[str, ClippyVerdict] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    judge_seconds: dict[str, float] = field(default_factory=dict)  # the judge's own stages, summed
+    cuda_peak_bytes: int | None = None
+
+    def initial_attempts(self) -> list[Attempt]:
+        return [a for a in self.attempts if a.round == "initial"]
+
+
+class _State:
+    """The current tests, verdicts and mutants of every sample, replaced sample by sample as the loops go."""
+
+    def __init__(self, samples: list[JudgeSample]):
+        self.order = [s.id for s in samples]
+        self.samples = {s.id: s for s in samples}
+        self.verdicts: dict[str, SampleVerdict] = {}
+        self.mutants: dict[str, list[MutantVerdict]] = {}
+
+    def update(self, samples: list[JudgeSample], verdicts: list[SampleVerdict], mutants: list[MutantVerdict]):
+        for sample, verdict in zip(samples, verdicts):
+            self.samples[sample.id] = sample
+            self.verdicts[sample.id] = verdict
+            self.mutants[sample.id] = [m for m in mutants if m.sample_id == sample.id]
+
+    def lists(self) -> tuple[list[JudgeSample], list[SampleVerdict], list[MutantVerdict]]:
+        return ([self.samples[i] for i in self.order], [self.verdicts[i] for i in self.order],
+                [m for i in self.order for m in self.mutants.get(i, [])])
+
+    def figures(self) -> dict:
+        metrics = aggregate(*self.lists())
+        return {key: metrics[key] for key in STAGE_FIGURES}
+
+
+def as_generation_targets(samples: list[JudgeSample]) -> list[JudgeSample]:
+    """The test set's samples with their tests moved to `reference_tests`: what the model is asked to match."""
+    return [dataclasses.replace(s, tests="", reference_tests=s.reference_tests or s.tests) for s in samples]
+
+
+def evaluate_model(samples: list[JudgeSample], backend: Backend, settings: EvalSettings,
+                   log: Log = lambda message: None) -> ModelRun:
+    """Generate, judge and loop over `samples` (as `as_generation_targets` returns them)."""
+    runner = _Runner(samples, backend, settings, log)
+    log(f"generating tests for {len(samples)} functions")
+    runner.first_round()
+    stages = {"initial": runner.state.figures()}
+    if settings.repair:
+        for number in range(1, settings.repair + 1):
+            if not runner.repair_round(number):
+                break
+        stages["repair"] = runner.state.figures()
+    if settings.kill_survivors:
+        for number in range(1, settings.kill_survivors + 1):
+            if not runner.kill_survivors_round(number):
+                break
+        stages["kill-survivors"] = runner.state.figures()
+    return runner.finish(stages)
+
+
+class _Runner:
+    """One evaluation's state and the rounds that change it; every change of tests is judged before it counts."""
+
+    def __init__(self, samples: list[JudgeSample], backend: Backend, settings: EvalSettings, log: Log):
+        self.state = _State(samples)
+        self.backend, self.settings, self.log = backend, settings, log
+        self.attempts: list[Attempt] = []
+        self.seconds: dict[str, float] = {}
+        self.judge_seconds: dict[str, float] = {}
+
+    def _generate(self, prompts: dict[str, str], round_name: str) -> dict[str, Attempt]:
+        began = time.monotonic()
+        completions = self.backend.complete(list(prompts.values()), self.settings.max_new_tokens)
+        made = {i: Attempt(i, round_name, prompt_sha256(prompts[i]), c.text, parse_answer(c.text), c.seconds,
+                           c.new_tokens) for i, c in zip(prompts, completions)}
+        self.attempts.extend(made.values())
+        self._clock("generate", began)
+        return made
+
+    def _judge(self, ids: list[str], stage: str) -> None:
+        if ids:
+            began = time.monotonic()
+            batch = [self.state.samples[i] for i in ids]
+            self.state.update(batch, *judge_samples(batch, self.settings.judge, stage_seconds=self.judge_seconds))
+            self._clock(stage, began)
+
+    def _clock(self, stage: str, began: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.monotonic() - began
+
+    def _set_tests(self, sample_id: str, tests: str) -> None:
+        self.state.samples[sample_id] = dataclasses.replace(self.state.samples[sample_id], tests=tests)
+
+    def first_round(self) -> None:
+        for sample_id, attempt in self._generate({i: chat_prompt(self.state.samples[i].code)
+                                                  for i in self.state.order}, "initial").items():
+            self._set_tests(sample_id, attempt.tests)
+        self.log("judging the generated tests")
+        self._judge(self.state.order, "judge")
+
+    def repair_round(self, number: int) -> bool:
+        """Tests that do not build (or hold no test) go back with cargo's errors; False when none needed it."""
+        state = self.state
+        problems = {i: p for i in state.order if (p := repair_problems(state.verdicts[i])) is not None}
+        if not problems:
+            return False
+        self.log(f"repair round {number}: {len(problems)} samples")
+        prompts = {i: repair_prompt(state.samples[i].code, state.samples[i].tests, p) for i, p in problems.items()}
+        for sample_id, attempt in self._generate(prompts, f"repair {number}").items():
+            self._set_tests(sample_id, attempt.tests)
+        self._judge(list(problems), "repair")
+        return True
+
+    def kill_survivors_round(self, number: int) -> bool:
+        """Passing tests that miss mutants are shown them; the merged tests are kept only if they still pass and
+        catch at least as many. False when no sample had a survivor."""
+        state = self.state
+        prompts = {}
+        for i in state.order:
+            if state.verdicts[i].passes and any(m.outcome == "missed" and m.mutant >= 0 for m in state.mutants[i]):
+                code = state.samples[i].code
+                diffs = survivor_diffs(code, mutant_set_of(code), state.mutants[i], self.settings.survivors_shown)
+                prompts[i] = survivors_prompt(code, state.samples[i].tests, diffs)
+        if not prompts:
+            return False
+        self.log(f"kill-survivors round {number}: {len(prompts)} samples")
+        made = self._generate(prompts, f"kill-survivors {number}")
+        before = {i: (state.samples[i], state.verdicts[i], state.mutants[i]) for i in prompts}
+        changed = [i for i in prompts if made[i].tests]
+        for sample_id in changed:
+            self._set_tests(sample_id, merge_tests(state.samples[sample_id].tests, made[sample_id].tests))
+        self._judge(changed, "kill-survivors")
+        for sample_id in prompts:
+            old_sample, old_verdict, old_mutants = before[sample_id]
+            new = state.verdicts[sample_id]
+            if sample_id in changed and new.passes and (new.mutants_killed or 0) >= (old_verdict.mutants_killed or 0):
+                continue
+            made[sample_id].accepted = False  # no tests in the reply, or worse ones: keep the tests that passed
+            state.samples[sample_id], state.verdicts[sample_id] = old_sample, old_verdict
+            state.mutants[sample_id] = old_mutants
+        return True
+
+    def finish(self, stages: dict[str, dict]) -> ModelRun:
+        """The final state, with rustfmt's and clippy's verdicts on the final tests."""
+        samples, verdicts, mutants = self.state.lists()
+        run = ModelRun(samples, verdicts, mutants, self.attempts, stages, seconds=self.seconds,
+                       judge_seconds=self.judge_seconds, cuda_peak_bytes=_cuda_peak())
+        began = time.monotonic()
+        run.rustfmt = {s.id: rustfmt_parses(s.tests) for s in samples}
+        if self.settings.clippy:
+            self.log("clippy on the generated tests")
+            run.clippy = clippy_check(samples)
+        self._clock("rustfmt+clippy", began)
+        return run
+
+
+@lru_cache(maxsize=1024)
+def mutant_set_of(code: str) -> MutantSet:
+    return generate_mutants(code)
+
+
+def _cuda_peak() -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda.max_memory_allocated() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+
+
+# --------------------------------------------------------------------------------------------------- evidence
+
+
+def sample_evidence(run: ModelRun, judge: JudgeConfig) -> list[SampleEvidence]:
+    """Per sample, what the checklist items read; a sample whose tests do not pass catches none of its mutants."""
+    by_id = {}
+    for m in run.mutants:
+        by_id.setdefault(m.sample_id, []).append(m)
+    evidence = []
+    for sample, verdict in zip(run.samples, run.verdicts):
+        lint = lint_tests(sample.tests) if sample.tests.strip() else None
+        scored = [m for m in by_id.get(sample.id, []) if m.outcome in SCORED]
+        if verdict.passes:
+            total, caught = len(scored), sum(m.outcome == "caught" for m in scored)
+        else:
+            total = (min(len(mutant_set_of(sample.code).mutants), judge.max_mutants) if judge.mutation else 0) + \
+                bool(sample.real_bug)
+            caught = 0
+        clippy = run.clippy.get(sample.id)
+        tests = lint.tests if lint else ()
+        evidence.append(SampleEvidence(
+            id=sample.id,
+            parses=run.rustfmt.get(sample.id),
+            checks=clippy.checks if clippy else None,
+            clippy_warnings=clippy.warnings if clippy and clippy.checks else None,
+            links=verdict.compiles,
+            passes=verdict.passes,
+            mutants_scored=total,
+            mutants_caught=caught,
+            line_delta=verdict.line_coverage_delta,
+            branch_delta=verdict.branch_coverage_delta,
+            tests=len(tests),
+            tests_asserting=sum(t.assertions > 0 for t in tests),
+            tautologies=lint.tautologies if lint else 0,
+            edge_cases=list(lint.edge_cases) if lint else [],
+            descriptive_tests=sum(t.descriptive_name for t in tests),
+            has_comment=bool(lint and lint.has_comments),
+            property_inputs=property_inputs(sample.tests) if sample.tests.strip() else None,
+            parameter_names=parameter_names(sample.code),
+            categories=categories_of(sample.code),
+        ))
+    return evidence
+
+
+def generation_figures(run: ModelRun, live: bool) -> dict:
+    """Latency and throughput of the first round (one prompt per function), as the backend measured them."""
+    first = run.initial_attempts()
+    seconds = [a.seconds for a in first]
+    tokens = sum(a.new_tokens for a in first)
+    total = sum(seconds)
+    return {
+        "functions": len(first),
+        "measured": live,
+        "seconds_per_function": statistics.mean(seconds) if seconds and live else None,
+        "seconds_per_function_p50": statistics.median(seconds) if seconds and live else None,
+        "seconds_per_function_max": max(seconds) if seconds and live else None,
+        "new_tokens": tokens,
+        "tokens_per_second": tokens / total if live and total > 0 else None,
+        "replies_ending_the_turn": sum(IM_END in a.reply for a in first),
+        "attempts_all_rounds": len(run.attempts),
+    }
+
+
+def build_evidence(run: ModelRun, settings: EvalSettings, repro: ReproEvidence, lock: LockEvidence | None,
+                   training: tuple[float | None, float | None, str], live: bool) -> Evidence:
+    train_hours, train_vram_gb, vram_note = training
+    eval_vram_gb = run.cuda_peak_bytes / 1e9 if run.cuda_peak_bytes is not None else None
+    vram = [v for v in (train_vram_gb, eval_vram_gb) if v is not None]
+    if eval_vram_gb is not None:
+        vram_note = f"{vram_note}; generation on CUDA peaked at {eval_vram_gb:.2f} GB"
+    figures = generation_figures(run, live)
+    latency_note = ("batched: batch wall time / batch size" if live else
+                    "the replies were replayed, not generated, so latency was not measured")
+    return Evidence(
+        samples=sample_evidence(run, settings.judge),
+        repro=repro,
+        lock=lock,
+        peak_vram_gb=max(vram) if vram else None,
+        vram_note=vram_note if vram else f"{vram_note}; generation did not run on CUDA either",
+        train_hours=train_hours,
+        generation_seconds_per_function=figures["seconds_per_function"],
+        latency_note=latency_note,
+        coverage_available=settings.judge.coverage and _llvm_tools_present(),
+    )
+
+
+def _llvm_tools_present() -> bool:
+    try:
+        llvm_tools()
+    except CoverageUnavailable:
+        return False
+    return True
+
+
+def process_peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+

@@ -1,0 +1,164 @@
+"""`rtg-eval` with a model, end to end: a real tiny-qwen2 adapter trained here, the real judge, the checklist report.
+
+The checklist must falsify for real: tiny-qwen2 (random weights, a few LoRA steps) gets an honest F with its
+falsified hypotheses named and the gates' exit status; the corpus's own reference tests, passed through the same
+report, do well on the c/x/v items; tautological tests planted in their place flip x4.
+"""
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from rtg_core.backends import ReplayRecord, prompt_sha256
+from rtg_core.prompt import answer, chat_prompt
+from rtg_eval.cli import main as rtg_eval
+from rtg_eval.samples import file_sha256, read_samples
+
+CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"
+HUMANEVAL = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "humanevalpack-rust" / \
+    "humanevalpack-rust.jsonl"
+RTG_TRAIN = Path(sys.executable).with_name("rtg-train")
+TAUTOLOGY = "#[test]\nfn the_function_behaves() {\n    assert!(true);\n}\n"
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("experiment") / "tiny-run"
+    done = subprocess.run([str(RTG_TRAIN), "--model", "tiny-qwen2", "--dataset", str(CORPUS), "--output", str(run),
+                           "--max-steps", "4", "--batch-size", "2", "--seed", "42", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return run
+
+
+def evaluate(capsys, *args: str) -> tuple[int, str, str]:
+    code = rtg_eval([*args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def item(report_dir: Path, item_id: str) -> dict:
+    checklist = json.loads((report_dir / "checklist.json").read_text())
+    return next(i for i in checklist["items"] if i["id"] == item_id)
+
+
+@pytest.fixture(scope="module")
+def tiny_report(experiment, tmp_path_factory):
+    """tiny-qwen2 on the validation split, with the reproducibility runs: (exit status, report dir)."""
+    out = tmp_path_factory.mktemp("tiny-eval")
+    code = rtg_eval(["--adapter", str(experiment), "--test-set", str(CORPUS / "validation.jsonl"), "--output",
+                     str(out), "--max-new-tokens", "48", "--device", "cpu", "--repro-steps", "2",
+                     "--max-mutants", "20"])
+    return code, out
+
+
+def test_tiny_qwen2_gets_an_honest_f_and_the_gates_refuse_it(tiny_report):
+    code, out = tiny_report
+    assert code == 4
+    checklist = json.loads((out / "checklist.json").read_text())
+    assert checklist["grade"] == "F" and checklist["score"] < 60
+    falsified = {entry.split(":")[0] for entry in checklist["falsified"]}
+    assert {"c2", "c4", "x1", "x2"} <= falsified
+    gates = {g["id"]: g["passed"] for g in checklist["gates"]}
+    assert gates == {"P-GATE-001": False, "P-GATE-002": False, "P-GATE-003": False, "P-GATE-004": True}
+
+
+def test_reproducibility_is_measured_by_two_same_seed_runs_and_the_lockfile(tiny_report):
+    _, out = tiny_report
+    for item_id in ("r1", "r2", "r3", "r4"):
+        assert item(out, item_id)["status"] == "pass", item(out, item_id)
+    assert item(out, "e1")["status"] == "not measured"  # no GPU: VRAM is not measured, and earns nothing
+    assert item(out, "e2")["status"] == "pass"
+    assert item(out, "e3")["status"] in ("pass", "fail")  # measured on this CPU, whatever it shows
+
+
+def test_the_reports_are_written_and_link_tests_to_their_functions(tiny_report, experiment):
+    _, out = tiny_report
+    for name in ("compile_results.json", "test_results.json", "metrics.json", "mutation_report.html",
+                 "metrics.jsonld", "samples.jsonl", "mutants.jsonl", "generations.jsonl", "replay.jsonl"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    result = metrics["evaluation_result"]
+    assert result["grade"] == "F" and result["compile_rate"] == 0.0
+    assert set(metrics["strata"]) == {"category", "feature", "complexity", "test_kind"}
+    assert metrics["generation"]["measured"] and metrics["generation"]["new_tokens"] > 0
+    ld = json.loads((out / "metrics.jsonld").read_text())
+    adapter = experiment / "checkpoints" / "best" / "adapter_model.safetensors"
+    assert ld["rtg:adapter"]["rtg:sha256"] == file_sha256(adapter)
+    assert ld["rtg:dataset"]["rtg:sha256"] == file_sha256(CORPUS / "validation.jsonl")
+    assert len(ld["rtg:baseModel"]["rtg:sha256"]) == 64
+    ids = [s.id for s in read_samples(CORPUS / "validation.jsonl")[0]]
+    assert [t["rtg:testsFunction"]["identifier"] for t in ld["hasPart"]] == ids
+    HTMLParser().feed((out / "mutation_report.html").read_text())
+
+
+def test_a_replayed_run_repeats_the_generated_tests_without_the_model(tiny_report, tmp_path, capsys):
+    _, out = tiny_report
+    code, stdout, _ = evaluate(capsys, "--backend", "replay", "--replay", str(out / "replay.jsonl"), "--test-set",
+                               str(CORPUS / "validation.jsonl"), "--output", str(tmp_path), "--no-gates",
+                               "--max-mutants", "20")
+    assert code == 0  # --no-gates reports the failed gates without failing
+    assert "P-GATE-001 FAIL" in stdout
+    tests = lambda d: [r["tests"] for r in json.loads((d / "test_results.json").read_text())["results"]]
+    assert tests(tmp_path) == tests(out)
+    assert item(tmp_path, "e3")["status"] == "not measured"
+
+
+@pytest.fixture(scope="module")
+def reference_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    code = rtg_eval(["--backend", "reference", "--test-set", str(CORPUS / "train.jsonl"), "--output", str(out)])
+    return code, out
+
+
+def test_the_corpus_reference_tests_score_well_on_the_c_x_v_items(reference_report):
+    code, out = reference_report
+    for item_id in ("c1", "c2", "c3", "c4", "x1", "x2", "x3", "x4", "v1", "v2", "v3"):
+        assert item(out, item_id)["status"] == "pass", item(out, item_id)
+    gates = {g["id"]: g["passed"] for g in json.loads((out / "checklist.json").read_text())["gates"]}
+    assert gates["P-GATE-001"] and gates["P-GATE-002"]
+    assert not gates["P-GATE-004"]  # nothing was trained: reproducibility cannot be shown, so the gate refuses
+    assert code == 4
+
+
+def test_planted_tautologies_flip_x4(reference_report, tmp_path, capsys):
+    _, reference = reference_report
+    samples, _ = read_samples(CORPUS / "train.jsonl")
+    replay = tmp_path / "tautologies.jsonl"
+    replay.write_text("".join(json.dumps(ReplayRecord(prompt_sha256(chat_prompt(s.code)), answer(TAUTOLOGY)).to_json())
+                              + "\n" for s in samples))
+    code, stdout, stderr = evaluate(capsys, "--backend", "replay", "--replay", str(replay), "--test-set",
+                                    str(CORPUS / "train.jsonl"), "--output", str(tmp_path / "out"))
+    assert item(reference, "x4")["status"] == "pass"
+    assert item(tmp_path / "out", "x4")["status"] == "fail"
+    assert item(tmp_path / "out", "x1")["status"] == "pass"  # they pass: only the checklist tells them apart
+    assert code == 4 and "P-GATE-002 falsified" in stderr
+    assert "falsified x4" in stdout
+
+
+def test_bad_arguments_exit_2(capsys, tmp_path):
+    assert evaluate(capsys, "--test-set", str(tmp_path / "missing.jsonl"), "--output", str(tmp_path))[0] == 2
+    code, _, err = evaluate(capsys, "--backend", "reference", "--adapter", str(tmp_path), "--test-set",
+                            str(CORPUS / "train.jsonl"), "--output", str(tmp_path))
+    assert code == 2 and "adapter" in err
+
+
+@pytest.mark.skipif(not HUMANEVAL.is_file(), reason="../shared/benchmarks/humanevalpack-rust is not here")
+def test_humaneval_generation_and_judging_run_end_to_end(experiment, tmp_path, capsys):
+    code, stdout, _ = evaluate(capsys, "--adapter", str(experiment), "--test-set", str(HUMANEVAL), "--limit", "2",
+                               "--output", str(tmp_path / "tiny"), "--max-new-tokens", "32", "--device", "cpu",
+                               "--max-mutants", "10")
+    assert code == 4
+    metrics = json.loads((tmp_path / "tiny" / "metrics.json").read_text())
+    assert metrics["evaluation_result"]["samples"] == 2
+    assert metrics["evaluation_result"]["real_bugs_in_test_set"] == 2
+    assert "real bugs caught" in stdout
+    # the people-written tests through the same report catch the people-written bugs
+    evaluate(capsys, "--backend", "reference", "--test-set", str(HUMANEVAL), "--limit", "2", "--output",
+             str(tmp_path / "reference"), "--max-mutants", "10")
+    reference = json.loads((tmp_path / "reference" / "metrics.json").read_text())["evaluation_result"]
+    assert reference["pass_rate"] == 1.0
+    assert reference["real_bugs"] == {"total": 2, "killed": 2}
