@@ -75,17 +75,19 @@ class TestRun:
 class ScratchCrate:
     """A scratch crate in one of a few fixed slots of rtg's cache, held under a file lock while in use.
 
-    Fixed paths and package names keep the shared target dir from growing with every build (cargo names a path
-    crate's artifacts after its path) and let incremental compilation reuse the previous build.
+    Fixed paths and package names keep the shared target dir from growing with every build and let incremental
+    compilation reuse the previous build.
     """
 
     MAX_SLOTS = 64
 
     def __init__(self, cargo: OfflineCargo, label: str):
         self.cargo = cargo
-        self.package = f"rtg_{label}"
         root = cache_dir() / "scratch"
         for slot in range(self.MAX_SLOTS):
+            # cargo names a root crate's artifacts after its package name, not its path: one name per slot, or
+            # two slots would share (and race on) one binary and its fingerprint.
+            self.package = f"rtg_{label}_{slot}"
             self.dir = root / f"{label}-{slot}"
             self.dir.mkdir(parents=True, exist_ok=True)
             self._lock = open(self.dir / ".lock", "w")
