@@ -165,11 +165,11 @@ def _macros_in_tokens(token_tree: Node) -> Iterator[MacroCall]:
 # --- attributes and doc comments ----------------------------------------------------------------------------
 
 
-def _is_doc_comment(node: Node) -> bool:
+def is_doc_comment(node: Node) -> bool:
     return node.type in _COMMENTS and any(c.type == "outer_doc_comment_marker" for c in node.children)
 
 
-def _leading_items(item: Node) -> list[Node]:
+def leading_items(item: Node) -> list[Node]:
     """The attributes and doc comments written before `item`, in source order.
 
     Plain comments may sit between them (`#[test]\\n// why\\nfn ...`) but do not start the item.
@@ -179,7 +179,7 @@ def _leading_items(item: Node) -> list[Node]:
     while sibling is not None and (sibling.type == "attribute_item" or sibling.type in _COMMENTS):
         leading.append(sibling)
         sibling = sibling.prev_named_sibling
-    while leading and leading[-1].type in _COMMENTS and not _is_doc_comment(leading[-1]):
+    while leading and leading[-1].type in _COMMENTS and not is_doc_comment(leading[-1]):
         leading.pop()
     return leading[::-1]
 
@@ -253,7 +253,7 @@ def _module_path(function: Node) -> list[str]:
 
 def _is_test_item(item: Node) -> bool:
     """A `#[cfg(test)]` module or a fn carrying a test attribute."""
-    attributes = [n for n in _leading_items(item) if n.type == "attribute_item"]
+    attributes = [n for n in leading_items(item) if n.type == "attribute_item"]
     if item.type == "mod_item":
         return any(_is_cfg_test(a) for a in attributes)
     return item.type == "function_item" and any(_is_test_attribute(a) for a in attributes)
@@ -279,7 +279,7 @@ def _modifiers(function: Node) -> set[str]:
 
 
 def _rust_function(function: Node, body: Node, data: bytes) -> RustFunction:
-    leading = _leading_items(function)
+    leading = leading_items(function)
     start = leading[0] if leading else function
     impl_type, trait_name = _impl_and_trait(_container(function))
     name = node_text(function.child_by_field_name("name"))
@@ -287,7 +287,7 @@ def _rust_function(function: Node, body: Node, data: bytes) -> RustFunction:
     parameters = function.child_by_field_name("parameters")
     return_type = function.child_by_field_name("return_type")
     generics = function.child_by_field_name("type_parameters")
-    docs = [_doc_text(n) for n in leading if _is_doc_comment(n)]
+    docs = [_doc_text(n) for n in leading if is_doc_comment(n)]
     signature_nodes = [c for c in function.children if c.end_byte <= body.start_byte]
     macro_names = tuple(sorted({_last_segment(call.name) for call in macro_calls(body)}))
     modifiers = _modifiers(function)
@@ -351,7 +351,7 @@ def function_at(source: str, byte_offset: int) -> RustFunction | None:
             while item is not None and (item.type == "attribute_item" or item.type in _COMMENTS):
                 item = item.next_named_sibling
             if item is not None and item.type == "function_item" and item.child_by_field_name("body") is not None \
-                    and any(lead.id == node.id for lead in _leading_items(item)):
+                    and any(lead.id == node.id for lead in leading_items(item)):
                 return _rust_function(item, item.child_by_field_name("body"), data)
         node = node.parent
     return None
@@ -382,7 +382,7 @@ def find_test_module(source: str) -> TestModule | None:
         items = module.child_by_field_name("body") if module.type == "mod_item" else None
         if items is None or not _is_test_item(module):
             continue
-        leading = _leading_items(module)
+        leading = leading_items(module)
         return TestModule(
             name=node_text(module.child_by_field_name("name")),
             start_byte=(leading[0] if leading else module).start_byte,
@@ -443,7 +443,7 @@ def is_test_module(code: str) -> bool:
     if root.has_error or not items or items[-1].type != "mod_item":
         return False
     module = items[-1]
-    attributes = [n for n in _leading_items(module) if n.type == "attribute_item"]
+    attributes = [n for n in leading_items(module) if n.type == "attribute_item"]
     return (
         module.child_by_field_name("body") is not None
         and len(items) == len(attributes) + 1

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node, Query, QueryCursor
 
-from rtg_core.rust_source import RUST, RustFunction, functions, macro_test_functions, node_text, parse_rust
+from rtg_core.rust_source import (
+    RUST, RustFunction, functions, leading_items, macro_test_functions, node_text, parse_rust,
+)
 
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _NAMED_ITEMS = {
@@ -122,28 +124,13 @@ def references(node: Node) -> frozenset[str]:
                      QueryCursor(_REFERENCES).captures(node).get("name", []))
 
 
-def _is_doc_comment(node: Node) -> bool:
-    return node.type in _COMMENTS and any(c.type == "outer_doc_comment_marker" for c in node.children)
-
-
-def _leading(node: Node) -> list[Node]:
-    leading = []
-    sibling = node.prev_named_sibling
-    while sibling is not None and (sibling.type == "attribute_item" or sibling.type in _COMMENTS):
-        leading.append(sibling)
-        sibling = sibling.prev_named_sibling
-    while leading and leading[-1].type in _COMMENTS and not _is_doc_comment(leading[-1]):
-        leading.pop()
-    return leading[::-1]
-
-
 def _item_start(node: Node) -> int:
-    leading = _leading(node)
+    leading = leading_items(node)
     return (leading[0] if leading else node).start_byte
 
 
 def _attributes(node: Node) -> list[str]:
-    return ["".join(node_text(n).split()) for n in _leading(node) if n.type == "attribute_item"]
+    return ["".join(node_text(n).split()) for n in leading_items(node) if n.type == "attribute_item"]
 
 
 def _is_cfg_test(node: Node) -> bool:
