@@ -8,18 +8,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from memorise import train_memorising_model
 from rtg_core.backends import ReplayRecord, prompt_sha256
 from rtg_core.prompt import answer, chat_prompt
 from rtg_eval.generate_cli import main as rtg_generate, targets
 
 FIXTURE = Path(__file__).parent / "fixtures" / "user_crate"
 LIB = FIXTURE / "src" / "lib.rs"
-RTG_TRAIN = Path(sys.executable).with_name("rtg-train")
 GOOD = "#[test]\nfn doubles_two_and_minus_three() {\n    assert_eq!(double(2), 4);\n    assert_eq!(double(-3), -6);\n}"
 WRONG = "#[test]\nfn bump_starts_at_two() {\n    let mut c = Counter::new();\n    assert_eq!(c.bump(), 2);\n}"
 REPLIES = {
@@ -86,18 +85,7 @@ def memorised(tmp_path_factory) -> Path:
     rows = [{"id": "double", "input": function_text("double"), "output": GOOD, "metadata": {"test_kinds": ["unit"]}},
             {"id": "bump", "input": function_text("Counter::bump"), "output": WRONG,
              "metadata": {"test_kinds": ["unit"]}}]
-    corpus = work / "corpus"
-    corpus.mkdir()
-    for split in ("train", "validation"):
-        (corpus / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = work / "run"
-    done = subprocess.run(
-        [str(RTG_TRAIN), "--model", "tiny-qwen2", "--dataset", str(corpus), "--output", str(run), "--device", "cpu",
-         "--max-steps", "60", "--batch-size", "2", "--set", "train.grad_accum=1", "--set", "optim.lr=1e-2",
-         "--set", "optim.warmup_ratio=0.05", "--set", "data.proptest_share_min=0"],
-        capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return run
+    return train_memorising_model(work, rows)
 
 
 def test_the_real_local_backend_keeps_good_tests_and_drops_wrong_ones(memorised, tmp_path, capsys):

@@ -4,7 +4,6 @@ tiny-qwen2 is trained here to memorise tests for two functions of the fixture cr
 ones for `bump`. Real generation then yields tests the server must insert (double) or refuse (bump): no fake
 backend anywhere.
 """
-import json
 import shutil
 import subprocess
 import sys
@@ -15,11 +14,11 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from memorise import train_memorising_model
 from rtg_core.rust_source import functions
 from rtg_serve.pipeline import function_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "user_crate"
-RTG_TRAIN = Path(sys.executable).with_name("rtg-train")
 GOOD_TESTS = "#[test]\nfn doubles_two_and_minus_three() {\n    assert_eq!(double(2), 4);\n    assert_eq!(double(-3), -6);\n}"
 WRONG_TESTS = "#[test]\nfn bump_starts_at_two() {\n    let mut c = Counter::new();\n    assert_eq!(c.bump(), 2);\n}"
 
@@ -34,17 +33,7 @@ def memorised(tmp_path_factory):
              "metadata": {"test_kinds": ["unit"]}},
             {"id": "bump", "input": function_source(source, by_name["bump"]), "output": WRONG_TESTS,
              "metadata": {"test_kinds": ["unit"]}}]
-    corpus = work / "corpus"
-    corpus.mkdir()
-    for split in ("train", "validation"):
-        (corpus / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = work / "run"
-    done = subprocess.run(
-        [str(RTG_TRAIN), "--model", "tiny-qwen2", "--dataset", str(corpus), "--output", str(run), "--device", "cpu",
-         "--max-steps", "60", "--batch-size", "2", "--set", "train.grad_accum=1", "--set", "optim.lr=1e-2",
-         "--set", "optim.warmup_ratio=0.05", "--set", "data.proptest_share_min=0"],
-        capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run = train_memorising_model(work, rows)
     return run / "tiny-qwen2", run / "checkpoints" / "best"
 
 
