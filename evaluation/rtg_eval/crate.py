@@ -18,7 +18,8 @@ from rtg_core.rust_source import is_test_module
 from rtg_core.sandbox import GIB, SandboxLimits, SandboxMounts, run_sandboxed
 
 GENERATED_TESTS_MODULE = "tests"
-_TEST_LINE = re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)", re.MULTILINE)
+# libtest: `test NAME ... ok`, or `test NAME - should panic ... ok` for #[should_panic] tests.
+_TEST_LINE = re.compile(r"^test (\S+)(?: - should panic)? \.\.\. (ok|FAILED|ignored)", re.MULTILINE)
 _RUNNING = re.compile(r"^running (\d+) tests?$", re.MULTILINE)
 _MODULE_NAME = re.compile(r"\bmod\s+([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -186,7 +187,8 @@ def run_unit_tests_one_by_one(binary: Path, unit: str, names: list[str], *, time
     """
     names = [name for name in names if name.startswith(f"{unit}::")]
     runs = [(name, _sandboxed(binary, ["--exact", name], timeout, env)) for name in names]
-    verdicts = {name: re.search(rf"^test {re.escape(name)} \.\.\. (ok|FAILED|ignored)$", run.stdout, re.MULTILINE)
+    verdicts = {name: re.search(rf"^test {re.escape(name)}(?: - should panic)? \.\.\. (ok|FAILED|ignored)$",
+                                run.stdout, re.MULTILINE)
                 for name, run in runs}
     counted = [(name, run) for name, run in runs if not (verdicts[name] and verdicts[name].group(1) == "ignored")]
     passed = [name for name, run in counted

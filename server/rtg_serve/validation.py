@@ -19,7 +19,7 @@ from rtg_core.rust_source import (find_test_module, macro_test_functions, node_t
 from rtg_core.sandbox import SandboxLimits, SandboxMounts, SandboxResult, run_sandboxed
 
 _TEST_ATTRIBUTES = ("#[test]", "#[tokio::test", "#[quickcheck]")
-_TEST_VERDICT = re.compile(r"^test (\S+) \.\.\. (ok|FAILED)$", re.MULTILINE)
+_TEST_VERDICT = re.compile(r"^test (\S+)(?: - should panic)? \.\.\. (ok|FAILED)$", re.MULTILINE)
 _COPY_IGNORE = shutil.ignore_patterns("target", ".git", "node_modules")
 
 
