@@ -3,7 +3,8 @@ import pytest
 
 from rtg_serve.actions import Position, byte_offset, position_at, target_at
 from rtg_serve.settings import ServerSettings, SettingsError
-from rtg_serve.validation import module_path, split_test_items
+from rtg_core.test_items import split_items
+from rtg_serve.validation import module_path
 
 SOURCE = """pub fn double(x: i32) -> i32 {
     x * 2
@@ -63,7 +64,7 @@ def test_bad_settings_are_refused_with_the_setting_named():
         ServerSettings().updated({"device": "tpu"})
 
 
-def test_split_test_items_names_each_test_and_keeps_helpers():
+def test_split_items_names_each_test_and_keeps_helpers():
     code = """use super::*;
 
 fn helper() -> i32 { 2 }
@@ -81,14 +82,14 @@ proptest! {
     }
 }
 """
-    items = split_test_items(code)
-    assert [item.test_names for item in items] == [(), ("doubles_two",), ("doubling_is_even",)]
+    items = split_items(code)
+    assert [item.names for item in items] == [(), ("doubles_two",), ("doubling_is_even",)]
     assert items[1].text.startswith("/// checks doubling\n#[test]")
 
 
-def test_split_test_items_opens_a_whole_test_module():
-    items = split_test_items("#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn a() {}\n}\n")
-    assert [item.test_names for item in items] == [("a",)]
+def test_split_items_opens_a_whole_test_module():
+    items = split_items("#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn a() {}\n}\n")
+    assert [item.names for item in items] == [("a",)]
 
 
 @pytest.mark.parametrize("relative, expected", [

@@ -36,7 +36,7 @@ from rtg_eval.experiment import DEFAULT_BASE_MODEL, ExperimentError, resolve_ada
 from rtg_eval.judge import JudgeConfig, judge_samples
 from rtg_eval.loops import repair_problems
 from rtg_eval.samples import JudgeSample
-from rtg_eval.test_items import TestItem, split_items
+from rtg_core.test_items import TestItem, split_items
 
 TARGET_MODULE = "target"
 VALIDATION = JudgeConfig(mutation=False, coverage=False)  # build and pass is the bar here

@@ -12,8 +12,8 @@ from typing import Callable, Literal, Protocol
 
 from rtg_core.prompt import parse_answer
 from rtg_core.rust_source import RustFunction, find_test_module, insert_tests
-from rtg_serve.validation import Cancelled, ScratchWorkspace, crate_root, module_path, parse_problems, \
-    split_test_items
+from rtg_core.test_items import split_items
+from rtg_serve.validation import Cancelled, ScratchWorkspace, crate_root, module_path, parse_problems
 
 Stage = Literal["loading model", "generating", "checking", "running"]
 
@@ -63,16 +63,16 @@ def generate_validated_tests(
         report("generating")
         tests = parse_answer(generate(code, previous, problems, cancel))
         _check(cancel)
-        items = split_test_items(tests)
+        items = split_items(tests)
         previous = tests
-        if not any(item.test_names for item in items):
+        if not any(item.names for item in items):
             problems = "The reply contains no #[test] function or proptest! property."
             continue
         if syntax := parse_problems(tests):
             problems = "The tests do not parse:\n" + "\n".join(syntax[:5])
             continue
         new_source = insert_tests(source, "\n\n".join(item.text for item in items))
-        names = [name for item in items for name in item.test_names]
+        names = [name for item in items for name in item.names]
         if workspace is None:
             return Outcome(new_source, tuple(names), (), f"inserted {len(names)} tests (parsed only, not built)")
         report("checking")
@@ -107,11 +107,11 @@ def _crate_broken_without(workspace: ScratchWorkspace, file: Path, source: str, 
 def _keep_passing(workspace, file, source, new_source, items, settings) -> Outcome:
     module = find_test_module(new_source)
     prefix = "::".join(p for p in (module_path(workspace.crate, file), module.name if module else "tests") if p)
-    full = {name: f"{prefix}::{name}" for item in items for name in item.test_names}
+    full = {name: f"{prefix}::{name}" for item in items for name in item.names}
     passed, build_problem = workspace.run_tests(sorted(full.values()), settings.run_seconds)
-    kept_items = [item for item in items if not item.test_names or all(passed[full[n]] for n in item.test_names)]
-    kept = tuple(n for item in kept_items for n in item.test_names)
-    dropped = tuple((n, "failed on the current code") for item in items for n in item.test_names if n not in kept)
+    kept_items = [item for item in items if not item.names or all(passed[full[n]] for n in item.names)]
+    kept = tuple(n for item in kept_items for n in item.names)
+    dropped = tuple((n, "failed on the current code") for item in items for n in item.names if n not in kept)
     if not kept:
         detail = f": {build_problem}" if build_problem else ""
         return Outcome(None, (), dropped, f"none of the {len(full)} generated tests passed on the current code{detail}")

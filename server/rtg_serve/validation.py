@@ -15,54 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtg_core.cargo_env import Diagnostic, cache_dir, parse_cargo_messages
-from rtg_core.rust_source import (find_test_module, macro_test_functions, node_text, parse_rust, syntax_errors)
+from rtg_core.rust_source import syntax_errors
 from rtg_core.sandbox import SandboxLimits, SandboxMounts, SandboxResult, run_sandboxed
 
-_TEST_ATTRIBUTES = ("#[test]", "#[tokio::test", "#[quickcheck]")
 _TEST_VERDICT = re.compile(r"^test (\S+)(?: - should panic)? \.\.\. (ok|FAILED)$", re.MULTILINE)
 _COPY_IGNORE = shutil.ignore_patterns("target", ".git", "node_modules")
 
 
 class Cancelled(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class TestItem:
-    """A top-level item of generated test code, and the names of the tests it defines (none for helpers)."""
-
-    text: str
-    test_names: tuple[str, ...]
-
-
-def split_test_items(code: str) -> list[TestItem]:
-    """The items of generated test code; a whole `#[cfg(test)] mod` is opened and its `use super::*` dropped.
-
-    Attributes and comments belong to the item after them, and each item keeps its original text.
-    """
-    module = find_test_module(code)
-    data = code.encode()
-    if module is not None:
-        data = data[module.body_start_byte : module.body_end_byte]
-    items: list[TestItem] = []
-    start = None
-    for node in parse_rust(data).root_node.named_children:
-        start = node.start_byte if start is None else start
-        if node.type in ("attribute_item", "line_comment", "block_comment"):
-            continue
-        text = data[start : node.end_byte].decode()
-        start = None
-        if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
-            continue
-        if node.type == "function_item" and any(a in text for a in _TEST_ATTRIBUTES):
-            names = (node_text(node.child_by_field_name("name")),)
-        elif node.type in ("macro_invocation", "expression_statement") and node_text(node).startswith(
-                ("proptest!", "quickcheck!")):
-            names = tuple(t.name for t in macro_test_functions(node_text(node)))
-        else:
-            names = ()
-        items.append(TestItem(text, names))
-    return items
 
 
 def parse_problems(code: str) -> list[str]:
