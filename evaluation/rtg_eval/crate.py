@@ -155,18 +155,17 @@ def unit_of(diagnostic: Diagnostic) -> str | None:
     return path.stem if path.parent.name == "src" and path.stem != "lib" else None
 
 
+def test_verdicts(output: str) -> dict[str, str]:
+    """Test name -> "ok" | "FAILED" | "ignored", from libtest's plain output."""
+    return dict(_TEST_LINE.findall(output))
+
+
 def parse_libtest(output: str) -> tuple[int, int, tuple[str, ...]]:
     """(announced tests, passed, failed names) from libtest's plain output."""
     announced = sum(int(n) for n in _RUNNING.findall(output))
-    passed = failed = 0
-    failed_names = []
-    for name, verdict in _TEST_LINE.findall(output):
-        if verdict == "ok":
-            passed += 1
-        elif verdict == "FAILED":
-            failed += 1
-            failed_names.append(name)
-    return announced, passed, tuple(failed_names)
+    verdicts = test_verdicts(output)
+    passed = sum(verdict == "ok" for verdict in verdicts.values())
+    return announced, passed, tuple(name for name, verdict in verdicts.items() if verdict == "FAILED")
 
 
 def list_tests(binary: Path, *, timeout: float, env: dict[str, str]) -> list[str] | None:
@@ -187,12 +186,9 @@ def run_unit_tests_one_by_one(binary: Path, unit: str, names: list[str], *, time
     """
     names = [name for name in names if name.startswith(f"{unit}::")]
     runs = [(name, _sandboxed(binary, ["--exact", name], timeout, env)) for name in names]
-    verdicts = {name: re.search(rf"^test {re.escape(name)}(?: - should panic)? \.\.\. (ok|FAILED|ignored)$",
-                                run.stdout, re.MULTILINE)
-                for name, run in runs}
-    counted = [(name, run) for name, run in runs if not (verdicts[name] and verdicts[name].group(1) == "ignored")]
-    passed = [name for name, run in counted
-              if run.returncode == 0 and not run.timed_out and verdicts[name] and verdicts[name].group(1) == "ok"]
+    verdicts = {name: test_verdicts(run.stdout).get(name) for name, run in runs}
+    counted = [(name, run) for name, run in runs if verdicts[name] != "ignored"]
+    passed = [name for name, run in counted if run.returncode == 0 and not run.timed_out and verdicts[name] == "ok"]
     return TestRun(
         tests_total=len(counted),
         tests_passed=len(passed),

@@ -6,9 +6,7 @@ fetched); rtg's Debian registry is only for rtg's own scratch crates. Building a
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -17,8 +15,8 @@ from pathlib import Path
 from rtg_core.cargo_env import Diagnostic, cache_dir, parse_cargo_messages
 from rtg_core.rust_source import syntax_errors
 from rtg_core.sandbox import SandboxLimits, SandboxMounts, SandboxResult, run_sandboxed
+from rtg_eval.crate import test_verdicts
 
-_TEST_VERDICT = re.compile(r"^test (\S+)(?: - should panic)? \.\.\. (ok|FAILED)$", re.MULTILINE)
 _COPY_IGNORE = shutil.ignore_patterns("target", ".git", "node_modules")
 
 
@@ -121,4 +119,4 @@ class ScratchWorkspace:
         )
         if run.cancelled:
             raise Cancelled()
-        return {name: verdict == "ok" for name, verdict in _TEST_VERDICT.findall(run.stdout) if name in names}
+        return {name: verdict == "ok" for name, verdict in test_verdicts(run.stdout).items() if name in names}
