@@ -15,7 +15,8 @@ import pytest
 from rtg_core.backends import ReplayRecord, prompt_sha256
 from rtg_core.prompt import answer, chat_prompt
 from rtg_eval.cli import main as rtg_eval
-from rtg_eval.samples import file_sha256, read_samples
+from rtg_core.files import file_sha256
+from rtg_eval.samples import read_samples
 
 CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"
 HUMANEVAL = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "humanevalpack-rust" / \

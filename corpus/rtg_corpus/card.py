@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from rtg_corpus.filters import sha256_file
+from rtg_core.files import file_sha256
 from rtg_corpus.split import HOLDOUT_CATEGORIES
 
 SPLIT_NAMES = ("train", "validation", "test", "holdout")
@@ -160,7 +160,7 @@ def write_manifest(out: Path, info: dict, sources: list[dict]) -> None:
     files = {}
     for path in sorted(out.iterdir()):
         if path.is_file() and path.name != "manifest.json":
-            files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+            files[path.name] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
     manifest = {
         "files": files,
         "sources": sources,

@@ -7,7 +7,6 @@ package with its version, the .deb's sha256 and where its crate went, or why it 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rtg_core.cargo_env import cache_dir
+from rtg_core.files import file_sha256
 
 # Real crate packages: `librust-NAME-dev`, not the `librust-NAME+FEATURE-dev` metapackages.
 _CRATE_PACKAGE = re.compile(r"^librust-[a-z0-9][a-z0-9.-]*-dev$")
@@ -121,7 +121,7 @@ def _unpack(name: str, debs: Path, crates: Path) -> FetchedPackage:
     if deb is None:
         return FetchedPackage(name, None, None, None, (), "apt-get download left no .deb")
     version = deb.name.split("_")[1].replace("%3a", ":")
-    sha = hashlib.sha256(deb.read_bytes()).hexdigest()
+    sha = file_sha256(deb)
     with tempfile.TemporaryDirectory(prefix="rtg-deb-") as tmp:
         result = subprocess.run(["dpkg-deb", "-x", str(deb), tmp], capture_output=True, text=True)
         if result.returncode != 0:

@@ -5,7 +5,6 @@ import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -111,5 +110,3 @@ def near_duplicates_across(left: list[str], right: list[str], threshold: float =
     return sorted(pairs)
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

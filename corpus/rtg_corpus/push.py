@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from rtg_corpus.card import SPLIT_NAMES
-from rtg_corpus.filters import sha256_file
+from rtg_core.files import file_sha256
 
 
 class PushError(RuntimeError):
@@ -26,7 +26,7 @@ def prepare_push(out: Path) -> list[str]:
         if not path.is_file():
             raise PushError(f"{out} lacks {name}; rebuild the corpus")
         recorded = manifest["files"].get(name, {}).get("sha256")
-        if recorded != sha256_file(path):
+        if recorded != file_sha256(path):
             raise PushError(f"{name} does not match manifest.json (edited after the build?); rebuild the corpus")
     if not (out / "README.md").read_text().startswith("---\n"):
         raise PushError("README.md has no dataset-card front matter")

@@ -17,7 +17,8 @@ from rtg_core.cargo_env import CargoEnvError
 from rtg_core.sandbox import SandboxUnavailable
 from rtg_eval.judge import JudgeConfig, judge_samples
 from rtg_eval.metrics import aggregate
-from rtg_eval.samples import file_sha256, read_samples
+from rtg_core.files import file_sha256
+from rtg_eval.samples import read_samples
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtg_eval.checklist import LockEvidence
-from rtg_eval.samples import file_sha256
+from rtg_core.files import file_sha256
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"

@@ -32,7 +32,8 @@ from rtg_eval.judge import JudgeConfig
 from rtg_eval.model_eval import EvalSettings, as_generation_targets, build_evidence, evaluate_model
 from rtg_eval.repro_check import check_reproducibility
 from rtg_eval.reports import ReportContext, summary_table, write_reports
-from rtg_eval.samples import JudgeSample, file_sha256, read_samples
+from rtg_core.files import file_sha256
+from rtg_eval.samples import JudgeSample, read_samples
 
 GATES_FAILED = 4
 

@@ -18,7 +18,7 @@ from rtg_core.backends import LocalBackend
 from rtg_core.prompt import chat_prompt
 from rtg_eval.checklist import ReproEvidence
 from rtg_eval.experiment import ADAPTER_WEIGHTS, Experiment, resolve_adapter
-from rtg_eval.samples import file_sha256
+from rtg_core.files import file_sha256
 
 PROBE_TOKENS = 64  # enough tokens to tell two adapters apart, few enough to stay cheap on a CPU
 

@@ -1,7 +1,6 @@
 """Reading what the judge judges: spec §3.2 lines and HumanEvalPack-Rust lines, each into a JudgeSample."""
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,11 +88,3 @@ def read_samples(path: Path) -> tuple[list[JudgeSample], list[InputError]]:
             seen.add(sample.id)
             samples.append(sample)
     return samples, errors
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

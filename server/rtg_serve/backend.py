@@ -4,13 +4,13 @@ Generation goes through `rtg_core.backends.LocalBackend`, the same path as `rtg-
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from rtg_core.backends import LocalBackend
 from rtg_core.prompt import chat_prompt, repair_prompt
+from rtg_core.files import file_sha256
 from rtg_serve.settings import ServerSettings
 
 
@@ -68,7 +68,7 @@ class ModelBackend:
         return {
             "model": self.settings.model,
             "adapter": adapter,
-            "adapterSha256": _sha256(weights) if weights and weights.is_file() else None,
+            "adapterSha256": file_sha256(weights) if weights and weights.is_file() else None,
             "device": self._loaded.device.torch_device if self._loaded else None,
             "deviceReason": self._loaded.device.reason if self._loaded else None,
             "modelLoaded": self._loaded is not None,
@@ -76,10 +76,6 @@ class ModelBackend:
             "error": self._error,
             "memory": _memory(),
         }
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _memory() -> dict:

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from rtg_core.files import file_sha256
 from rtg_core.prompt import answer, chat_prompt
 
 IGNORE = -100  # the label of a token the loss skips
@@ -81,14 +82,6 @@ def read_jsonl(path: Path) -> list[Sample]:
             except ValueError as exc:  # json.JSONDecodeError is a ValueError
                 raise DataError(f"{path}:{number}: {exc}") from exc
     return samples
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_corpus(source: str) -> Corpus:

@@ -31,6 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
+from rtg_core.files import file_sha256
 from rtg_core.model import DeviceChoice, choose_device, load_base_model, load_tokenizer, resolve_model
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2, build_tiny_qwen2
@@ -609,7 +610,7 @@ def save_results(config: TrainConfig, state: TrainerState, data: TrainingData, m
     for _, path in ckpt.step_checkpoints(output) + [(None, ckpt.checkpoints_dir(output) / "best")]:
         weights = path / ckpt.ADAPTER_WEIGHTS
         if weights.is_file():
-            adapters[str(weights.relative_to(output))] = repro.file_sha256(weights)
+            adapters[str(weights.relative_to(output))] = file_sha256(weights)
     files.lock["adapters"] = adapters
     repro.write_lock(output / "reproducibility.lock", files.lock)
     if torch.cuda.is_available():

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rtg_train.data import file_sha256
+from rtg_core.files import file_sha256
 
 _PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "tokenizers", "safetensors",
              "datasets", "huggingface-hub", "numpy")
