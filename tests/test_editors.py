@@ -31,6 +31,7 @@ SERVER_SETTINGS = {
     "timeouts": {"generateSeconds": 120, "checkSeconds": 300, "runSeconds": 60},
     "loadModelAtStart": False,
     "allowHub": False,
+    "allowFailedAdapter": False,
     "logFile": None,
 }
 # Settings only the VS Code client reads: how to start the server.
@@ -122,6 +123,15 @@ def test_vscode_settings_are_the_servers_settings_with_their_defaults():
     assert properties["rtg.device"]["enum"] == ["auto", "cuda", "cpu"]
     assert properties["rtg.validation"]["enum"] == ["parse", "check", "run"]
     assert set(properties["rtg.timeouts"]["properties"]) == set(SERVER_SETTINGS["timeouts"])
+
+
+def test_the_editors_settings_are_the_fields_the_server_reads():
+    from dataclasses import fields
+
+    from rtg_serve.settings import ServerSettings, _snake
+
+    flat = {k: v for k, v in SERVER_SETTINGS.items() if k != "timeouts"} | SERVER_SETTINGS["timeouts"]
+    assert {_snake(key): value for key, value in flat.items()} == {f.name: f.default for f in fields(ServerSettings)}
 
 
 def test_vscode_status_command_is_contributed_and_not_the_servers_own_id():

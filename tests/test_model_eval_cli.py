@@ -1,8 +1,9 @@
 """`rtg-eval` with a model, end to end: a real tiny-qwen2 adapter trained here, the real judge, the checklist report.
 
 The checklist must falsify for real: tiny-qwen2 (random weights, a few LoRA steps) gets an honest F with its
-falsified hypotheses named and the gates' exit status; the corpus's own reference tests, passed through the same
-report, do well on the c/x/v items; tautological tests planted in their place flip x4.
+falsified hypotheses named and the gates' exit status, and the verdict written beside its weights makes
+`rtg-train publish` refuse it; the corpus's own reference tests, passed through the same report, do well on the
+c/x/v items; tautological tests planted in their place flip x4.
 """
 import json
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from rtg_core.backends import ReplayRecord, prompt_sha256
 from rtg_core.prompt import answer, chat_prompt
+from rtg_core.verdict import read_verdict
 from rtg_eval.cli import main as rtg_eval
 from rtg_core.files import file_sha256
 from rtg_eval.samples import read_samples
@@ -60,18 +62,33 @@ def test_tiny_qwen2_gets_an_honest_f_and_the_gates_refuse_it(tiny_report):
     code, out = tiny_report
     assert code == 4
     checklist = json.loads((out / "checklist.json").read_text())
-    assert checklist["grade"] == "F" and checklist["score"] < 60
+    assert checklist["grade"] == "F (Failing)" and checklist["score"] < 70
     falsified = {entry.split(":")[0] for entry in checklist["falsified"]}
     assert {"c2", "c4", "x1", "x2"} <= falsified
     gates = {g["id"]: g["passed"] for g in checklist["gates"]}
+    # score, compile rate and mutation score fail; the CPU run's peak RSS is well inside 8 GB
     assert gates == {"P-GATE-001": False, "P-GATE-002": False, "P-GATE-003": False, "P-GATE-004": True}
+
+
+def test_the_verdict_beside_the_adapter_makes_publish_refuse_it(tiny_report, experiment):
+    _, out = tiny_report
+    gates = read_verdict(experiment / "checkpoints" / "best")
+    checklist = json.loads((out / "checklist.json").read_text())
+    assert gates.state == "rejected" and gates.verdict.score == checklist["score"]
+    assert gates.verdict.report == str(out / "checklist.json")
+    done = subprocess.run([str(RTG_TRAIN), "publish", str(experiment), "--repo-id", "someone/tiny",
+                           "--prepare-only"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4
+    assert "failed P-GATE-001" in done.stderr and f"Popperian score {checklist['score']}/100" in done.stderr
+    assert not (experiment / "publish").exists()
 
 
 def test_reproducibility_is_measured_by_two_same_seed_runs_and_the_lockfile(tiny_report):
     _, out = tiny_report
     for item_id in ("r1", "r2", "r3", "r4"):
         assert item(out, item_id)["status"] == "pass", item(out, item_id)
-    assert item(out, "e1")["status"] == "not measured"  # no GPU: VRAM is not measured, and earns nothing
+    e1 = item(out, "e1")  # no GPU: the CPU-only training run's peak RSS, against the same 8 GB, and labelled so
+    assert e1["status"] == "pass" and "peak RSS of the CPU-only training process, not VRAM" in e1["evidence"]
     assert item(out, "e2")["status"] == "pass"
     assert item(out, "e3")["status"] in ("pass", "fail")  # measured on this CPU, whatever it shows
 
@@ -83,7 +100,9 @@ def test_the_reports_are_written_and_link_tests_to_their_functions(tiny_report, 
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     result = metrics["evaluation_result"]
-    assert result["grade"] == "F" and result["compile_rate"] == 0.0
+    assert result["grade"] == "F (Failing)" and result["compile_rate"] == 0.0
+    assert metrics["resources"]["peak_memory"]["kind"] == "RSS"
+    assert "not VRAM" in metrics["resources"]["peak_memory"]["label"]
     assert set(metrics["strata"]) == {"category", "feature", "complexity", "test_kind"}
     assert metrics["generation"]["measured"] and metrics["generation"]["new_tokens"] > 0
     ld = json.loads((out / "metrics.jsonld").read_text())
@@ -120,8 +139,9 @@ def test_the_corpus_reference_tests_score_well_on_the_c_x_v_items(reference_repo
     for item_id in ("c1", "c2", "c3", "c4", "x1", "x2", "x3", "x4", "v1", "v2", "v3"):
         assert item(out, item_id)["status"] == "pass", item(out, item_id)
     gates = {g["id"]: g["passed"] for g in json.loads((out / "checklist.json").read_text())["gates"]}
-    assert gates["P-GATE-001"] and gates["P-GATE-002"]
-    assert not gates["P-GATE-004"]  # nothing was trained: reproducibility cannot be shown, so the gate refuses
+    assert gates["P-GATE-002"] and gates["P-GATE-003"]
+    assert not gates["P-GATE-001"]  # nothing was trained: r1-r4 and e1-e2 are not measured and earn nothing
+    assert not gates["P-GATE-004"]  # no training run, no CUDA: memory cannot be shown, so the gate refuses
     assert code == 4
 
 
@@ -136,7 +156,7 @@ def test_planted_tautologies_flip_x4(reference_report, tmp_path, capsys):
     assert item(reference, "x4")["status"] == "pass"
     assert item(tmp_path / "out", "x4")["status"] == "fail"
     assert item(tmp_path / "out", "x1")["status"] == "pass"  # they pass: only the checklist tells them apart
-    assert code == 4 and "P-GATE-002 falsified" in stderr
+    assert code == 4 and "P-GATE-003 failed (MutationScore" in stderr and '"Semantic Utility"' in stderr
     assert "falsified x4" in stdout
 
 

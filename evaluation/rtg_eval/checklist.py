@@ -1,15 +1,16 @@
-"""The 100-point Popperian checklist (spec §9.2), its grade bands and the gates P-GATE-001..004 (spec §16.1).
+"""The 100-point Popperian checklist (spec §9.2), its grade bands (§9.2) and the gates P-GATE-001..004 (§16.1).
 
 Every item is a falsifiable hypothesis about the adapter, scored from measurements only: it passes when its
 measured value meets its threshold, fails when it does not, and is "not measured" (earning nothing) when there is
-no measurement, e.g. VRAM on a CPU. The spec's own tables were not available when this was written: the items,
-points, thresholds, grade bands and gates below follow the text of issue #5; change them here and every report
-follows. (The issue speaks of 25 items but names 26 ids: r1-r4, c1-c4, x1-x4, v1-v3, e1-e3, g1-g5, d1-d3. All 26
-are scored; their points sum to 100.)
+no measurement. Items, points and grade bands are the spec's (§9.2); the gates, their logic and the hypotheses they
+falsify are §16.1's. Where the spec states an item's threshold (§9.2's comments, §9.3, or a §16.1 gate on the same
+figure) it is used; elsewhere the threshold is the project's, and each item's `source` says which.
 
 Rates: a per-sample condition (e.g. "the tests compile") must hold for `threshold` of the samples; every sample of
-the test set counts, so a sample whose tests do not build fails every condition that needs them. The fractions are
-the `threshold` of the items whose `unit` says "of samples" (or "of tests"), and the report prints them.
+the test set counts, so a sample whose tests do not build fails every condition that needs them.
+
+Memory (e1, P-GATE-004): on CUDA, peak VRAM; on a CPU-only training run, the training process's peak resident
+memory against the same 8 GB (spec §6.2 gives QLoRA 8 GB of RAM), labelled as RSS wherever it is reported.
 """
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from rtg_core.verdict import AdapterVerdict, GateOutcome
+
 Status = Literal["pass", "fail", "not measured"]
 
 # The holdout categories of g1-g5, read from the code under test (see `categories_of`).
 CATEGORIES = ("generics", "lifetimes", "async", "unsafe", "macros")
+PROJECT = "project"  # an item's `source` when the spec gives no threshold for it
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Item:
     direction: Literal[">=", "<"]
     unit: str  # what `threshold` is in: "of samples", "of tests", "mutation score", "GB", ...
     hypothesis: str  # one line: what a pass claims, and a fail falsifies
+    source: str  # where the threshold comes from: a spec section, or PROJECT
 
     def describe_threshold(self) -> str:
         if self.unit.startswith("of "):
@@ -40,89 +45,131 @@ class Item:
         return f"{self.direction} {self.threshold:g} {self.unit}"
 
 
+MEMORY_LIMIT_GB = 8.0  # e1 and P-GATE-004 (spec §9.2, §16.1); GB = 10^9 bytes
+
 ITEMS: tuple[Item, ...] = (
-    # r: reproducibility, from two short training runs with one seed (--repro-steps) and the lockfile
-    Item("r1", "same seed, same adapter bytes", 4, 1.0, ">=", "runs agreeing",
-         "Two training runs with the same seed and config write bitwise-identical adapters."),
-    Item("r2", "same seed, same losses", 4, 1.0, ">=", "runs agreeing",
-         "Two training runs with the same seed log the same loss at every step (|difference| <= 1e-6)."),
-    Item("r3", "same seed, same generated tests", 4, 1.0, ">=", "runs agreeing",
-         "The adapters of two same-seed runs generate the same tests (greedy) for the same functions."),
-    Item("r4", "lockfile pins the run", 3, 1.0, ">=", "lock complete",
+    # r (H1): reproducibility, from two short training runs with one seed (--repro-steps) and the lockfile
+    Item("r1", "same seed, same loss curve", 5, 1.0, ">=", "runs agreeing",
+         "Two training runs with the same seed log the same loss at every step (|difference| < 1e-6).",
+         "spec §9.3 (±1e-6)"),
+    Item("r2", "same seed, same adapter weights", 5, 1.0, ">=", "runs agreeing",
+         "Two training runs with the same seed and config write bitwise-identical adapters.", "spec §9.2 (exactly)"),
+    Item("r3", "same seed, same eval metrics", 5, 1.0, ">=", "runs agreeing",
+         "The adapters of two same-seed runs give identical eval metrics: they generate the same tests (greedy) "
+         "for the same functions, and the same tests get the same figures.", "spec §9.2 (identical)"),
+    Item("r4", "environment locked", 5, 1.0, ">=", "lock complete",
          "reproducibility.lock records versions, commit, config hash, seed, and the sha256 of data, base model and "
-         "of the very adapter evaluated."),
-    # c: the tests build
-    Item("c1", "tests parse (rustfmt)", 4, 0.95, ">=", "of samples",
-         "The generated tests are syntactically valid Rust: rustfmt parses them."),
-    Item("c2", "tests type-check (cargo check)", 6, 0.90, ">=", "of samples",
-         "The generated tests type-check against the function (cargo check, via clippy's check build)."),
-    Item("c3", "clippy without warnings", 4, 0.90, ">=", "of samples",
-         "The generated tests draw no clippy or rustc warning (the code under test is not counted)."),
-    Item("c4", "tests link", 4, 0.90, ">=", "of samples",
-         "The generated tests link with the code under test into a test binary (the judge's build)."),
-    # x: the tests run and find bugs
-    Item("x1", "tests pass on the original", 6, 0.90, ">=", "of samples",
-         "The generated tests pass on the correct function, each test in a sandboxed process of its own."),
-    Item("x2", "mutation score", 8, 0.70, ">=", "mutation score",
-         "The tests catch at least 70 % of the mutants (a sample whose tests do not pass catches none of its own)."),
+         "of the very adapter evaluated.", "spec §9.2, §7.2 (what it must hold: project)"),
+    # c (H2): the tests are valid Rust
+    Item("c1", "tests parse (rustfmt)", 5, 0.95, ">=", "of samples",
+         "The generated tests are syntactically valid Rust: rustfmt parses them.", PROJECT),
+    Item("c2", "tests type-check (cargo check)", 5, 0.90, ">=", "of samples",
+         "The generated tests type-check against the function (cargo check, via clippy's check build).", PROJECT),
+    Item("c3", "clippy without warnings", 5, 0.90, ">=", "of samples",
+         "The generated tests draw no clippy or rustc warning (the code under test is not counted).", PROJECT),
+    Item("c4", "tests link", 5, 0.90, ">=", "of samples",
+         "The generated tests link with the code under test into a test binary (the judge's build); this is the "
+         "compile rate.", "spec §16.1 P-GATE-002, §5.1"),
+    # x (H3): the tests are semantically meaningful
+    Item("x1", "tests pass on the original", 5, 0.90, ">=", "of samples",
+         "The generated tests pass on the correct function, each test in a sandboxed process of its own.", PROJECT),
+    Item("x2", "tests fail on mutants", 5, 0.70, ">=", "mutation score",
+         "The tests catch at least 70 % of the mutants (a sample whose tests do not pass catches none of its own).",
+         "spec §16.1 P-GATE-003, §5.1"),
     Item("x3", "meaningful assertions", 5, 0.90, ">=", "of samples",
-         "Every generated test asserts something (assert*, prop_assert*, should_panic, a checked property)."),
+         "Every generated test asserts something (assert*, prop_assert*, should_panic, a checked property).",
+         PROJECT),
     Item("x4", "no tautologies", 5, 0.95, ">=", "of samples",
-         "No generated assertion is a tautology (assert!(true), assert_eq!(x, x), x == x ...)."),
-    # v: the tests add value
+         "No generated assertion is a tautology (assert!(true), assert_eq!(x, x), x == x ...).", PROJECT),
+    # v (H4): the tests exercise meaningful code paths
     Item("v1", "branch coverage delta", 5, 0.05, ">=", "mean gain",
-         "The tests raise branch coverage of the code under test by at least 5 points (mean over samples)."),
+         "The tests raise branch coverage of the code under test by at least 5 points (mean over samples).",
+         "spec §9.2 (≥+5%)"),
     Item("v2", "line coverage delta", 5, 0.10, ">=", "mean gain",
-         "The tests raise line coverage of the code under test by at least 10 points (mean over samples)."),
-    Item("v3", "edge cases present", 4, 0.75, ">=", "of samples",
-         "The tests probe edge cases: zero, negatives, empty inputs, MIN/MAX, None/Err, boundaries +-1."),
-    # e: efficiency
-    Item("e1", "peak VRAM", 3, 8.0, "<", "GB",
-         "Training and generation fit in 8 GB of GPU memory (peak allocated)."),
-    Item("e2", "training time", 3, 4.0, "<", "hours",
-         "The adapter trains in under 4 hours (the run's training seconds)."),
-    Item("e3", "generation latency", 4, 1.0, "<", "s per function",
-         "Generation takes under 1 s per function, batched (wall time / functions)."),
-    # g: generalisation, per holdout category
+         "The tests raise line coverage of the code under test by at least 10 points (mean over samples).",
+         "spec §9.2 (≥+10%)"),
+    Item("v3", "edge cases present", 5, 0.75, ">=", "of samples",
+         "The tests probe edge cases: zero, negatives, empty inputs, MIN/MAX, None/Err, boundaries +-1.", PROJECT),
+    # e (H5): resource bounds
+    Item("e1", "peak memory (VRAM; RSS on CPU)", 3, MEMORY_LIMIT_GB, "<", "GB",
+         "Training and generation fit in 8 GB: peak VRAM on CUDA; on a CPU-only training run, the training "
+         "process's peak RSS (spec §6.2: QLoRA, 8 GB of RAM).", "spec §9.2 (< 8GB), §6.2 for RSS"),
+    Item("e2", "training time", 4, 4.0, "<", "hours",
+         "The adapter trains in under 4 hours (the run's training seconds).", "spec §9.2 (< 4 hours)"),
+    Item("e3", "generation latency", 3, 1.0, "<", "s per function",
+         "Generation takes under 1 s per function, batched (wall time / functions).", "spec §9.2 (< 1s/function)"),
+    # g (H6): difficult inputs, per holdout category
     *(Item(f"g{i}", f"{category} functions", 2, 0.70, ">=", "mutation score",
-           f"The tests catch bugs in functions with {category} too: x2's mutation score over that category alone.")
+           f"The tests catch bugs in functions with {category} too: x2's mutation score over that category alone.",
+           PROJECT)
       for i, category in enumerate(CATEGORIES, start=1)),
-    # d: the tests document
-    Item("d1", "descriptive test names", 3, 0.80, ">=", "of tests",
-         "Test names say what they check (not test1/it_works; two words or the name of the fn they call)."),
-    Item("d2", "comments", 3, 0.50, ">=", "of samples",
-         "The tests explain themselves: at least one comment in the sample's tests."),
-    Item("d3", "proptest strategy names", 3, 0.80, ">=", "of samples",
+    # d (H7): the tests document themselves
+    Item("d1", "descriptive test names", 2, 0.80, ">=", "of tests",
+         "Test names say what they check (not test1/it_works; two words or the name of the fn they call).",
+         PROJECT),
+    Item("d2", "comments", 2, 0.50, ">=", "of samples",
+         "The tests explain themselves: at least one comment in the sample's tests.", PROJECT),
+    Item("d3", "proptest strategy names", 1, 0.80, ">=", "of samples",
          "Property inputs are named for what they are (`len in 0..100usize` or the parameter they feed, not "
-         "`x in ...`), where there are property tests."),
+         "`x in ...`), where there are property tests.", PROJECT),
 )
 TOTAL_POINTS = sum(item.points for item in ITEMS)
 assert TOTAL_POINTS == 100, TOTAL_POINTS
 ITEMS_BY_ID = {item.id: item for item in ITEMS}
 
-GRADE_BANDS: tuple[tuple[int, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (0, "F"))
+
+@dataclass(frozen=True)
+class Grade:
+    letter: str
+    label: str
+    min_score: int
+
+    def __str__(self) -> str:
+        return f"{self.letter} ({self.label})"
 
 
-def grade(score: float) -> str:
-    return next(letter for bound, letter in GRADE_BANDS if score >= bound)
+GRADES: tuple[Grade, ...] = (  # spec §9.2, highest first
+    Grade("A+", "Excellent", 95), Grade("A", "Very Good", 90), Grade("B+", "Good", 85),
+    Grade("B", "Satisfactory", 80), Grade("C", "Needs Improvement", 70), Grade("F", "Failing", 0),
+)
+
+
+def grade(score: int) -> Grade:
+    return next(band for band in GRADES if score >= band.min_score)
 
 
 @dataclass(frozen=True)
 class Gate:
+    """A §16.1 gate: it fails when `metric op threshold` holds."""
+
     id: str
-    hypothesis: str
-    threshold: str
+    metric: str
+    op: Literal["<", ">"]
+    threshold: float
+    unit: str
+    action: str  # spec §16.1's "action on failure"
+    hypothesis: str | None  # the hypothesis a failure falsifies (P-GATE-001 rejects the adapter instead)
+
+    @property
+    def logic(self) -> str:
+        return f"{self.metric} {self.op} {self.threshold:g}{self.unit}"
+
+    def fails(self, value: float) -> bool:
+        return value < self.threshold if self.op == "<" else value > self.threshold
 
 
 GATES: tuple[Gate, ...] = (
-    Gate("P-GATE-001", "the adapter's tests compile", "compile rate (c4) >= 0.90"),
-    Gate("P-GATE-002", "the adapter's tests catch bugs", "mutation score (x2) >= 0.70"),
-    Gate("P-GATE-003", "the adapter meets the Popperian bar", "checklist score >= 90"),
-    Gate("P-GATE-004", "the adapter's training reproduces", "r1, r2 and r3 pass"),
+    Gate("P-GATE-001", "PopperianScore", "<", 90, "", "reject the adapter; forbid deployment", None),
+    Gate("P-GATE-002", "CompileRate", "<", 0.90, "", 'falsify the "Syntactic Understanding" hypothesis',
+         "Syntactic Understanding"),
+    Gate("P-GATE-003", "MutationScore", "<", 0.70, "", 'falsify the "Semantic Utility" hypothesis',
+         "Semantic Utility"),
+    Gate("P-GATE-004", "VRAM", ">", MEMORY_LIMIT_GB, "GB", 'falsify the "Efficiency" hypothesis', "Efficiency"),
 )
-COMPILE_GATE = 0.90
-MUTATION_GATE = 0.70
-SCORE_GATE = 90
+GATES_BY_ID = {gate.id: gate for gate in GATES}
+SOURCE = ("items, points and grade bands: spec §9.2; gates: spec §16.1; e1 and P-GATE-004 on a CPU-only training "
+          "run: the training process's peak RSS against 8 GB (spec §6.2); thresholds: each item's `source` (a spec "
+          "section, or the project's where the spec gives none)")
 
 
 # --------------------------------------------------------------------------------------------------- evidence
@@ -174,13 +221,29 @@ class LockEvidence:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class PeakMemory:
+    """The figure e1 and P-GATE-004 hold to 8 GB, and what it is: VRAM, or the RSS of a CPU-only training run."""
+
+    gb: float
+    kind: Literal["VRAM", "RSS"]
+    source: str  # what was measured, e.g. "CPU-only training, the training process's ru_maxrss"
+
+    @property
+    def label(self) -> str:
+        if self.kind == "VRAM":
+            return f"{self.gb:.2f} GB peak VRAM"
+        return (f"{self.gb:.2f} GB peak RSS of the CPU-only training process, not VRAM (spec §6.2: QLoRA needs 8 GB "
+                "of RAM)")
+
+
 @dataclass
 class Evidence:
     samples: list[SampleEvidence]
     repro: ReproEvidence
     lock: LockEvidence | None  # None: no experiment directory
-    peak_vram_gb: float | None  # None: no GPU measurement
-    vram_note: str
+    peak_memory: PeakMemory | None  # None: neither training nor generation measured memory
+    memory_note: str  # why, when there is no measurement
     train_hours: float | None
     generation_seconds_per_function: float | None  # None: the backend's timings are not measurements
     latency_note: str
@@ -193,6 +256,7 @@ class ItemResult:
     name: str
     points: int
     threshold: str
+    source: str
     hypothesis: str
     status: Status
     value: float | None
@@ -206,11 +270,19 @@ class ItemResult:
 @dataclass
 class GateResult:
     id: str
-    hypothesis: str
-    threshold: str
+    logic: str  # when the gate fails (spec §16.1)
+    action: str
+    hypothesis: str | None
     passed: bool
-    value: str
+    value: str  # what was measured, with its unit and label
     measured: bool = True  # False: no measurement, so the gate cannot pass (it refuses rather than assumes)
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.id} passed ({self.value}; fails when {self.logic})"
+        if not self.measured:
+            return f"{self.id} could not be verified ({self.value}), so it fails: {self.action}"
+        return f"{self.id} failed ({self.value}; {self.logic}): {self.action}"
 
 
 @dataclass
@@ -223,7 +295,7 @@ class ChecklistReport:
         return sum(item.earned for item in self.items)
 
     @property
-    def grade(self) -> str:
+    def grade(self) -> Grade:
         return grade(self.score)
 
     @property
@@ -237,15 +309,23 @@ class ChecklistReport:
     def to_json(self) -> dict:
         return {
             "score": self.score,
-            "grade": self.grade,
+            "grade": str(self.grade),
             "max_score": TOTAL_POINTS,
-            "grade_bands": {letter: bound for bound, letter in GRADE_BANDS},
-            "source": "items, thresholds, grade bands and gates follow issue #5 (the spec's tables were not "
-                      "available)",
+            "grade_bands": [{"grade": str(band), "min_score": band.min_score} for band in GRADES],
+            "source": SOURCE,
             "items": [{**asdict(item), "earned": item.earned} for item in self.items],
             "gates": [asdict(gate) for gate in self.gates],
             "falsified": [f"{item.id}: {item.hypothesis}" for item in self.falsified],
         }
+
+    def verdict(self, adapter_sha256: str, report: str, test_set: str, samples: int,
+                evaluated_at: str) -> AdapterVerdict:
+        """The adapter's gate verdict (rtg_core.verdict), for publish and serve to read beside its weights."""
+        return AdapterVerdict(
+            adapter_sha256=adapter_sha256, score=self.score, grade=str(self.grade),
+            gates=tuple(GateOutcome(g.id, g.passed, g.measured, g.summary()) for g in self.gates),
+            falsified=tuple(f"{item.id}: {item.hypothesis}" for item in self.falsified), report=report,
+            test_set=test_set, samples=samples, evaluated_at=evaluated_at)
 
 
 # --------------------------------------------------------------------------------------------------- scoring
@@ -350,7 +430,7 @@ def _repro(attribute: str, describe: Callable[[ReproEvidence], str]):
         value = getattr(evidence.repro, attribute)
         if value is None:
             return "not measured", None, evidence.repro.note or "pass --repro-steps N to train twice and compare"
-        ok = value <= 1e-6 if attribute == "max_loss_difference" else bool(value)
+        ok = value < 1e-6 if attribute == "max_loss_difference" else bool(value)
         return ("pass" if ok else "fail"), float(ok), describe(evidence.repro)
 
     return measure
@@ -368,11 +448,11 @@ def _lock(item: Item, evidence: Evidence) -> Measured:
     return ("fail", 0.0, "; ".join(problems)) if problems else ("pass", 1.0, "complete; lists the evaluated adapter")
 
 
-def _vram(item: Item, evidence: Evidence) -> Measured:
-    if evidence.peak_vram_gb is None:
-        return "not measured", None, evidence.vram_note
-    return _compare(item, evidence.peak_vram_gb), evidence.peak_vram_gb, \
-        f"{evidence.peak_vram_gb:.2f} GB peak ({evidence.vram_note})"
+def _memory(item: Item, evidence: Evidence) -> Measured:
+    memory = evidence.peak_memory
+    if memory is None:
+        return "not measured", None, evidence.memory_note
+    return _compare(item, memory.gb), memory.gb, f"{memory.label} ({memory.source})"
 
 
 def _training_time(item: Item, evidence: Evidence) -> Measured:
@@ -390,9 +470,12 @@ def _latency(item: Item, evidence: Evidence) -> Measured:
 
 
 _MEASURES: dict[str, Callable[[Item, Evidence], Measured]] = {
-    "r1": _repro("same_adapter", lambda r: f"{r.steps}-step runs: adapters {' vs '.join(a[:12] for a in r.adapters)}"),
-    "r2": _repro("max_loss_difference", lambda r: f"largest loss difference {r.max_loss_difference:.2e}"),
-    "r3": _repro("same_generations", lambda r: f"{r.generations_compared} functions' tests compared"),
+    "r1": _repro("max_loss_difference", lambda r: f"{r.steps}-step runs: largest loss difference "
+                                                  f"{r.max_loss_difference:.2e}"),
+    "r2": _repro("same_adapter", lambda r: f"{r.steps}-step runs: adapters {' vs '.join(a[:12] for a in r.adapters)}"),
+    "r3": _repro("same_generations", lambda r: f"{'the same' if r.same_generations else 'different'} generated tests "
+                                               f"for {r.generations_compared} functions"
+                                               f"{', so the same figures' if r.same_generations else ''}"),
     "r4": _lock,
     "c1": _with_tests(_samples_rate("parse", lambda s: s.tests > 0 and s.parses)),
     "c2": _with_tests(_samples_rate("type-check", lambda s: s.tests > 0 and s.checks)),
@@ -406,7 +489,7 @@ _MEASURES: dict[str, Callable[[Item, Evidence], Measured]] = {
     "v1": _coverage_delta("branch"),
     "v2": _coverage_delta("line"),
     "v3": _with_tests(_samples_rate("probe an edge case", lambda s: s.tests > 0 and bool(s.edge_cases))),
-    "e1": _vram,
+    "e1": _memory,
     "e2": _training_time,
     "e3": _latency,
     **{f"g{i}": _category(category) for i, category in enumerate(CATEGORIES, start=1)},
@@ -421,27 +504,31 @@ def score_checklist(evidence: Evidence) -> ChecklistReport:
     results = []
     for item in ITEMS:
         status, value, text = _MEASURES[item.id](item, evidence)
-        results.append(ItemResult(item.id, item.name, item.points, item.describe_threshold(), item.hypothesis,
-                                  status, value, text))
+        results.append(ItemResult(item.id, item.name, item.points, item.describe_threshold(), item.source,
+                                  item.hypothesis, status, value, text))
     by_id = {r.id: r for r in results}
     report = ChecklistReport(results, [])
     compile_rate = by_id["c4"].value  # the tests build into a test binary (with at least one test in it)
     mutation = by_id["x2"].value
-    repro = [by_id[i] for i in ("r1", "r2", "r3")]
+    memory = evidence.peak_memory
     report.gates = [
-        GateResult(GATES[0].id, GATES[0].hypothesis, GATES[0].threshold,
-                   compile_rate is not None and compile_rate >= COMPILE_GATE,
-                   "not measured" if compile_rate is None else f"{compile_rate:.3f}", compile_rate is not None),
-        GateResult(GATES[1].id, GATES[1].hypothesis, GATES[1].threshold,
-                   mutation is not None and mutation >= MUTATION_GATE,
-                   "not measured" if mutation is None else f"{mutation:.3f}", mutation is not None),
-        GateResult(GATES[2].id, GATES[2].hypothesis, GATES[2].threshold, report.score >= SCORE_GATE,
-                   f"{report.score}/100"),
-        GateResult(GATES[3].id, GATES[3].hypothesis, GATES[3].threshold, all(r.status == "pass" for r in repro),
-                   ", ".join(f"{r.id} {r.status}" for r in repro),
-                   not any(r.status == "not measured" for r in repro)),
+        _gate("P-GATE-001", report.score, f"PopperianScore {report.score}/100, grade {report.grade}"),
+        _gate("P-GATE-002", compile_rate, f"CompileRate {_figure(compile_rate)} (c4: {by_id['c4'].evidence})"),
+        _gate("P-GATE-003", mutation, f"MutationScore {_figure(mutation)} (x2: {by_id['x2'].evidence})"),
+        _gate("P-GATE-004", memory.gb if memory else None,
+              memory.label if memory else f"memory not measured: {evidence.memory_note}"),
     ]
     return report
+
+
+def _gate(gate_id: str, value: float | None, shown: str) -> GateResult:
+    gate = GATES_BY_ID[gate_id]
+    return GateResult(gate.id, gate.logic, gate.action, gate.hypothesis,
+                      passed=value is not None and not gate.fails(value), value=shown, measured=value is not None)
+
+
+def _figure(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.3f}"
 
 
 # --------------------------------------------------------------------------------------------------- helpers

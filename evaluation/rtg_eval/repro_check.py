@@ -1,8 +1,8 @@
 """Checklist r1-r3: train twice with the experiment's own config and seed for a few steps, then compare.
 
 Both runs go through the `rtg-train` command line (`--config <experiment>/config.yaml --max-steps N`), one after
-the other, each into a directory of its own; they are compared on adapter bytes (r1), logged losses (r2) and the
-tests their adapters generate, greedily, for the same functions (r3).
+the other, each into a directory of its own; they are compared on logged losses (r1), adapter bytes (r2) and the
+tests their adapters generate, greedily, for the same functions (r3: the same tests get the same eval metrics).
 """
 from __future__ import annotations
 

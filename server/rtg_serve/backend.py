@@ -1,17 +1,27 @@
 """The model behind the server: loaded lazily (or at start), on CUDA when it can, else on the CPU.
 
 Generation goes through `rtg_core.backends.LocalBackend`, the same path as `rtg-eval` and `rtg-generate`.
+
+The adapter's gate verdict (`gates.json`, rtg_core.verdict) is read before it is loaded: one that failed P-GATE-001
+is refused unless `allowFailedAdapter` is set, and then the status and log say it failed; one never evaluated is
+loaded, and the status says so.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 from rtg_core.backends import LocalBackend
 from rtg_core.prompt import chat_prompt, repair_prompt
-from rtg_core.files import file_sha256
+from rtg_core.verdict import DEPLOYMENT_GATE, AdapterGates, read_verdict
 from rtg_serve.settings import ServerSettings
+
+log = logging.getLogger("rtg-serve")
+
+
+class AdapterRejected(RuntimeError):
+    """The adapter failed P-GATE-001 and `allowFailedAdapter` is off."""
 
 
 class ModelBackend:
@@ -26,8 +36,8 @@ class ModelBackend:
     def configure(self, settings: ServerSettings) -> None:
         """New settings; a different model, adapter or device is loaded on next use."""
         with self._lock:
-            changed = (settings.model, settings.adapter, settings.device) != (
-                self.settings.model, self.settings.adapter, self.settings.device)
+            changed = (settings.model, settings.adapter, settings.device, settings.allow_failed_adapter) != (
+                self.settings.model, self.settings.adapter, self.settings.device, self.settings.allow_failed_adapter)
             self.settings = settings
             if changed:
                 self._loaded, self._loading, self._error = None, None, None
@@ -45,9 +55,10 @@ class ModelBackend:
 
     def _load(self) -> None:
         settings = self.settings
-        backend = LocalBackend(settings.model, adapter=settings.adapter, device=settings.device,
-                               allow_hub=settings.allow_hub, batch_size=1)
         try:
+            admit_adapter(settings)
+            backend = LocalBackend(settings.model, adapter=settings.adapter, device=settings.device,
+                                   allow_hub=settings.allow_hub, batch_size=1)
             backend.load()
         except Exception as exc:
             with self._lock:
@@ -64,11 +75,12 @@ class ModelBackend:
 
     def status(self) -> dict:
         adapter = self.settings.adapter
-        weights = Path(adapter) / "adapter_model.safetensors" if adapter else None
+        gates = read_verdict(adapter) if adapter else None
         return {
             "model": self.settings.model,
             "adapter": adapter,
-            "adapterSha256": file_sha256(weights) if weights and weights.is_file() else None,
+            "adapterSha256": gates.adapter_sha256 if gates else None,
+            "adapterGates": _gates_status(gates, self.settings) if gates else None,
             "device": self._loaded.device.torch_device if self._loaded else None,
             "deviceReason": self._loaded.device.reason if self._loaded else None,
             "modelLoaded": self._loaded is not None,
@@ -76,6 +88,37 @@ class ModelBackend:
             "error": self._error,
             "memory": _memory(),
         }
+
+
+def admit_adapter(settings: ServerSettings) -> AdapterGates | None:
+    """The adapter's verdict, logged; AdapterRejected when it failed P-GATE-001 and that is not allowed."""
+    if not settings.adapter:
+        return None
+    gates = read_verdict(settings.adapter)
+    if gates.state == "rejected" and not settings.allow_failed_adapter:
+        raise AdapterRejected(f"adapter {settings.adapter} failed its gates ({gates.reason}); spec §16.1 forbids "
+                              f"deploying an adapter that fails {DEPLOYMENT_GATE}. Set rtg.allowFailedAdapter to "
+                              "load it anyway")
+    if gates.state == "rejected":
+        log.warning("loading adapter %s although it failed its gates (rtg.allowFailedAdapter is set): %s",
+                    settings.adapter, gates.reason)
+    elif gates.state == "not evaluated":
+        log.warning("adapter %s has not been evaluated: %s", settings.adapter, gates.reason)
+    else:
+        log.info("adapter %s passed %s: %s", settings.adapter, DEPLOYMENT_GATE, gates.reason)
+    return gates
+
+
+def _gates_status(gates: AdapterGates, settings: ServerSettings) -> dict:
+    if gates.state == "rejected":
+        message = ("this adapter FAILED its gates; loaded only because rtg.allowFailedAdapter is set"
+                   if settings.allow_failed_adapter else
+                   "this adapter FAILED its gates, so it is not loaded (rtg.allowFailedAdapter would load it)")
+    elif gates.state == "not evaluated":
+        message = "this adapter has not been evaluated (rtg-eval --adapter writes its gates.json)"
+    else:
+        message = f"this adapter passed {DEPLOYMENT_GATE}"
+    return {**gates.to_json(), "message": message}
 
 
 def _memory() -> dict:

@@ -24,6 +24,7 @@ class ServerSettings:
     run_seconds: float = 60.0
     load_model_at_start: bool = False
     allow_hub: bool = False  # offline-first: no downloads unless the user allows them
+    allow_failed_adapter: bool = False  # load an adapter that failed P-GATE-001 (spec §16.1 forbids deploying it)
     log_file: str | None = None
 
     def updated(self, options: dict[str, Any] | None) -> "ServerSettings":

@@ -12,6 +12,7 @@ export const SERVER_SETTING_KEYS = [
   'timeouts',
   'loadModelAtStart',
   'allowHub',
+  'allowFailedAdapter',
   'logFile',
 ] as const;
 
