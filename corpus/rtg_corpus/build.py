@@ -17,16 +17,22 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from rtg_core.base_models import DEFAULT_BASE_MODEL
 from rtg_core.prompt import answer, chat_prompt
 from rtg_corpus import card
 from rtg_corpus.crates import CrateSource, discover, is_permissive
 from rtg_corpus.curated import is_curated, load_curated
-from rtg_corpus.filters import BYTES_PER_TOKEN_ESTIMATE, NEAR_DUPLICATE_JACCARD, TokenCounter, deduplicate
+from rtg_corpus.filters import NEAR_DUPLICATE_JACCARD, TokenCounter, deduplicate
 from rtg_corpus.mine import MAX_FILE_BYTES, MAX_FOCAL_LINES, Candidate, mine_crate
 from rtg_corpus.split import Splits, mix_weights, split
 from rtg_corpus.verify import verify
 
 AUDIT_FILE = Path(__file__).parent / "data" / "linking_audit.jsonl"
+
+
+# Qwen2.5-Coder's tokenizer averages about 3.4 characters a token on mined Rust pairs; mining's character cut
+# allows 4 so that it never drops a pair the exact count would keep.
+MINING_CHARS_PER_TOKEN = 4.0
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class BuildConfig:
     out: Path
     seed: int = 42
     max_tokens: int = 2048  # prompt + answer; the training context (spec §15)
-    tokenizer: str | None = None  # a local tokenizer dir or cached name; None: a byte-length estimate
+    tokenizer: str = DEFAULT_BASE_MODEL  # whose tokenizer counts the budget: a model dir or a hub id found here
     jobs: int = 2
     verify: bool = True  # judge every pair; off only for quick looks (then nothing is standalone)
     curated: bool = True
@@ -134,6 +140,7 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
         seconds[stage] = round(now - clock, 1)
         clock = now
 
+    counter = TokenCounter(config.tokenizer)  # first: a model that is not here stops the build before any work
     found, skipped = discover(list(config.sources))
     for name, reason in skipped:
         log(f"skipped {name}: {reason}")
@@ -143,15 +150,15 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
     by_key = {c.key: c for c in crates}
     lap("discover")
 
-    # Mining trims tests to the budget by the byte estimate; the exact count comes after.
-    max_chars = int(config.max_tokens * BYTES_PER_TOKEN_ESTIMATE) - len(chat_prompt("") + answer(""))
+    # Mining (parallel, no tokenizer) trims by characters with a generous ratio; the tokenizer's count decides.
+    max_chars = int(config.max_tokens * MINING_CHARS_PER_TOKEN) - len(chat_prompt("") + answer(""))
     mined, failed = mine_all(crates, config.jobs, max_chars, log)
     skipped += failed
     funnel = [("pairs mined (focal fn with linked tests)", len(mined))]
     lap("mine")
 
     curated = load_curated() if config.curated else []
-    pool, tokens, kept, counter = filter_candidates(curated, mined, config, funnel)
+    pool, tokens, kept = filter_candidates(curated, mined, config, counter, funnel)
     lap("filter")
 
     verdicts: dict[str, dict] = {}
@@ -186,14 +193,13 @@ def _is_mined(candidate: Candidate) -> bool:
     return not is_curated(candidate)
 
 
-def filter_candidates(curated: list[Candidate], mined: list[Candidate], config: BuildConfig,
-                      funnel: list[tuple[str, int]]) -> tuple[list[Candidate], list[int], list[int], TokenCounter]:
+def filter_candidates(curated: list[Candidate], mined: list[Candidate], config: BuildConfig, counter: TokenCounter,
+                      funnel: list[tuple[str, int]]) -> tuple[list[Candidate], list[int], list[int]]:
     """Licence, token budget, exact and near duplicates. Returns the pool (curated first, so that a mined copy
-    of a curated example is the one dropped, then mined pairs by id), each one's tokens, the indices kept, and
-    the counter; `funnel` gets the mined pairs left after each step."""
+    of a curated example is the one dropped, then mined pairs by id), each one's tokens and the indices kept;
+    `funnel` gets the mined pairs left after each step."""
     licensed = [c for c in sorted(mined, key=lambda c: c.id) if is_permissive(c.license)]
     funnel.append(("with a permissive licence", len(licensed)))
-    counter = TokenCounter(config.tokenizer)
     pool = curated + licensed
     tokens = [counter.count(c.input, c.output) for c in pool]
     fitting = [i for i, n in enumerate(tokens) if n <= config.max_tokens]
@@ -204,7 +210,7 @@ def filter_candidates(curated: list[Candidate], mined: list[Candidate], config: 
     exact_mined = sum(1 for j in result.exact if _is_mined(pool[fitting[j]]))
     funnel.append(("after exact-duplicate removal", mined_fitting - exact_mined))
     funnel.append(("after near-duplicate removal", sum(1 for i in kept if _is_mined(pool[i]))))
-    return pool, tokens, kept, counter
+    return pool, tokens, kept
 
 
 def read_audit(ids: set[str], path: Path = AUDIT_FILE) -> dict | None:

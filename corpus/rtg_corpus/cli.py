@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--out", type=Path, default=DEFAULT_OUT)
     make.add_argument("--seed", type=int, default=BuildConfig.seed)
     make.add_argument("--max-tokens", type=int, default=BuildConfig.max_tokens)
-    make.add_argument("--tokenizer", default=None,
-                      help="the model's tokenizer (local dir or cached name); default: a byte-length estimate")
+    make.add_argument("--tokenizer", default=BuildConfig.tokenizer,
+                      help="whose tokenizer counts the token budget: a model dir or a hub id (default: %(default)s, "
+                           "as `rtg-model fetch` brings it)")
     make.add_argument("--jobs", type=int, default=BuildConfig.jobs)
     make.add_argument("--limit", type=int, default=None, help="only the first N crates (sorted by name)")
     make.add_argument("--no-verify", action="store_true", help="skip the judge (nothing is then standalone)")

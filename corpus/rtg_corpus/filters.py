@@ -11,7 +11,6 @@ import numpy as np
 from rtg_core.prompt import answer, chat_prompt
 from rtg_eval.similarity import rust_tokens
 
-BYTES_PER_TOKEN_ESTIMATE = 3.0  # without the model's tokenizer: Rust code averages 3.3-4 bytes a token; 3 errs long
 NEAR_DUPLICATE_JACCARD = 0.8  # on 5-token shingles of the focal fn
 SHINGLE = 5
 _PERMUTATIONS = 64
@@ -20,21 +19,17 @@ _PRIME = (1 << 61) - 1
 
 
 class TokenCounter:
-    """Tokens of the training text (`chat_prompt(input) + answer(output)`): the model's tokenizer when one is
-    given (a local dir or a name in the local Hugging Face cache), else an estimate from the UTF-8 length."""
+    """Tokens of the training text (`chat_prompt(input) + answer(output)`) by the model's own tokenizer: a local
+    model directory or a hub id that `rtg_core.model.resolve_model` finds here (the fetched base model)."""
 
-    def __init__(self, tokenizer: str | None = None):
-        self.method = f"tokenizer:{tokenizer}" if tokenizer else f"estimate:bytes/{BYTES_PER_TOKEN_ESTIMATE:g}"
-        self._tokenizer = None
-        if tokenizer:
-            from transformers import AutoTokenizer
-            self._tokenizer = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
+    def __init__(self, tokenizer: str):
+        from rtg_core.model import load_tokenizer, resolve_model
+
+        self.method = f"tokenizer:{tokenizer}"
+        self._tokenizer = load_tokenizer(resolve_model(tokenizer, allow_download=False))
 
     def count(self, input_text: str, output_text: str) -> int:
-        text = chat_prompt(input_text) + answer(output_text)
-        if self._tokenizer is not None:
-            return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
-        return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN_ESTIMATE)
+        return len(self._tokenizer(chat_prompt(input_text) + answer(output_text), add_special_tokens=False)["input_ids"])
 
 
 def normalised_tokens(code: str) -> list[str]:

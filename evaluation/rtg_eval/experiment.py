@@ -10,12 +10,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtg_eval.checklist import LockEvidence
+from rtg_eval.checklist import LockEvidence, PeakMemory
 from rtg_core.files import file_sha256
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
-DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
 _MODEL_FILES = (".safetensors", ".json", ".txt", ".model", ".tiktoken")
 # What a lock must record for a run to be rebuilt (dotted keys into reproducibility.lock).
 LOCK_KEYS = ("config_hash", "seed", "git_commit", "versions.torch", "versions.transformers", "versions.peft",
@@ -97,17 +96,25 @@ def lock_evidence(experiment: Experiment) -> LockEvidence | None:
     return LockEvidence(True, missing, listed)
 
 
-def training_figures(experiment: Experiment) -> tuple[float | None, float | None, str]:
-    """(training hours, peak GPU memory in GB or None, a note on the memory figure) from the run's metrics.json."""
+_MEMORY_KINDS = {  # metrics.json's peak_memory_kind (rtg_train.recipe.save_results) -> what e1 holds to 8 GB
+    "cuda_max_memory_allocated": ("VRAM", "training on CUDA, torch.cuda.max_memory_allocated"),
+    "cpu_max_rss": ("RSS", "CPU-only training, the training process's ru_maxrss"),
+}
+
+
+def training_figures(experiment: Experiment) -> tuple[float | None, PeakMemory | None, str]:
+    """(training hours, the run's peak memory, a note when there is none) from the run's metrics.json."""
     metrics = experiment.training_metrics()
     if metrics is None:
         return None, None, "no training metrics.json"
     seconds = metrics.get("train_seconds")
     hours = seconds / 3600 if isinstance(seconds, (int, float)) else None
-    if metrics.get("peak_memory_kind") == "cuda_max_memory_allocated":
-        return hours, metrics["peak_memory_bytes"] / 1e9, "training on CUDA"
-    kind = metrics.get("peak_memory_kind") or "unknown"
-    return hours, None, f"training ran without a GPU ({kind}), so VRAM was not measured"
+    kind = metrics.get("peak_memory_kind")
+    peak = metrics.get("peak_memory_bytes")
+    if kind not in _MEMORY_KINDS or not isinstance(peak, (int, float)):
+        return hours, None, f"the training run's metrics.json records no known peak memory ({kind or 'none'})"
+    label, source = _MEMORY_KINDS[kind]
+    return hours, PeakMemory(peak / 1e9, label, source), ""
 
 
 def _dotted(data: dict, key: str):

@@ -7,7 +7,12 @@ Popperian checklist, apply the gates.
     rtg-eval --backend reference --test-set FILE --output DIR   # the test set's own tests through the same report
 
 Exit status: 0 done (and every gate passed, or --no-gates), 2 bad arguments or input, 3 sandbox, cargo, model or
-endpoint unavailable, 4 a gate failed: the report names the falsified hypotheses.
+endpoint unavailable, 4 a gate (spec §16.1) failed or could not be verified: the report names the falsified
+hypotheses.
+
+With `--backend local` and `--adapter`, the verdict also goes into the adapter directory as `gates.json`
+(rtg_core.verdict): `rtg-train publish` and `rtg-serve` read it there. Other backends did not generate with the
+adapter, so they leave it alone.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import argparse
 import datetime
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -25,8 +31,10 @@ from rtg_core.model import DeviceUnavailable, ModelUnavailable, resolve_model
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.sandbox import SandboxUnavailable
 from rtg_core.tiny_qwen2 import TINY_QWEN2
-from rtg_eval.checklist import ReproEvidence, score_checklist
-from rtg_eval.experiment import (DEFAULT_BASE_MODEL, Experiment, ExperimentError, lock_evidence, model_sha256,
+from rtg_core.verdict import write_verdict
+from rtg_eval.checklist import ChecklistReport, ReproEvidence, score_checklist
+from rtg_core.base_models import DEFAULT_BASE_MODEL, weights_summary
+from rtg_eval.experiment import (Experiment, ExperimentError, lock_evidence, model_sha256,
                                  resolve_adapter, training_figures)
 from rtg_eval.judge import JudgeConfig
 from rtg_eval.model_eval import EvalSettings, as_generation_targets, build_evidence, evaluate_model
@@ -69,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--top-p", type=float, default=Sampling.top_p)
     gen.add_argument("--sampling-seed", type=int, default=Sampling.seed)
     gen.add_argument("--allow-hub", action="store_true", help="allow downloading the base model")
+    gen.add_argument("--no-salvage", action="store_true",
+                     help="judge each raw reply as it is, not its complete items (ablation: the pipeline before "
+                          "salvage; no repairs either)")
+    gen.add_argument("--no-repairs", action="store_true",
+                     help="skip the certain repairs (renamed shadowing tests, pasted copies removed)")
 
     loops = parser.add_argument_group("loops and checks")
     loops.add_argument("--repair", type=int, default=0, metavar="N", help="feed cargo's errors back, N rounds")
@@ -162,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                         test_timeout=args.timeout, proptest_cases=args.proptest_cases, seed=args.seed,
                         jobs=args.jobs)
     settings = EvalSettings(max_new_tokens=args.max_new_tokens, repair=args.repair,
-                            kill_survivors=args.kill_survivors, judge=judge, clippy=not args.no_clippy)
+                            kill_survivors=args.kill_survivors, judge=judge, clippy=not args.no_clippy,
+                            salvage=not args.no_salvage, repairs=not args.no_repairs)
     try:
         run = evaluate_model(targets, backend, settings, _log)
         if args.repro_steps > 0:
@@ -181,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     context = ReportContext(
         test_set=str(args.test_set), dataset_sha256=file_sha256(args.test_set), backend=backend.describe(),
         live=backend.live, base_model=model, base_model_sha256=model_sha256(model_dir),
+        base_model_weights=weights_summary(model_dir),
         adapter=str(experiment.adapter) if experiment.adapter else None, adapter_sha256=experiment.adapter_sha256,
         experiment=str(experiment.root) if experiment.root else None,
         settings={**asdict(settings), "judge": asdict(judge), "limit": args.limit, "repro_steps": args.repro_steps},
@@ -189,14 +204,26 @@ def main(argv: list[str] | None = None) -> int:
     metrics = write_reports(output, context, run, evidence, checklist)
     print(summary_table(context, metrics, checklist))
     _log(f"reports in {output}/ (metrics.json, checklist.json, mutation_report.html, metrics.jsonld, ...)")
+    if args.backend == "local" and experiment.adapter is not None:
+        verdict = checklist.verdict(experiment.adapter_sha256, str(output / "checklist.json"), str(args.test_set),
+                                    len(targets), started_at)
+        try:
+            _log(f"gate verdict for publish and serve: {write_verdict(experiment.adapter, verdict)}")
+        except OSError as exc:  # e.g. a read-only adapter directory: the reports above still stand
+            _log(f"could not write the gate verdict beside the adapter ({exc}); publish and serve will see it as "
+                 "not evaluated")
+    return gate_exit_status(checklist, enforce=not args.no_gates, log=_log)
+
+
+def gate_exit_status(checklist: ChecklistReport, enforce: bool, log: Callable[[str], None]) -> int:
+    """0 when every gate passed (or they are not enforced), else GATES_FAILED; each failed gate is logged."""
     failed = checklist.failed_gates
-    if failed and not args.no_gates:
-        _log("gate(s) failed: " + "; ".join(
-            f"{g.id} {'falsified' if g.measured else 'could not verify'} '{g.hypothesis}' ({g.threshold}; measured "
-            f"{g.value})" for g in failed))
+    for gate in failed:
+        log(gate.summary())
+    if failed and enforce:
         return GATES_FAILED
     if failed:
-        _log(f"{len(failed)} gate(s) failed; not enforced (--no-gates)")
+        log(f"{len(failed)} gate(s) failed; not enforced (--no-gates)")
     return 0
 
 

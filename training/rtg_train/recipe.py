@@ -32,6 +32,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
 from rtg_core.files import file_sha256
+from rtg_core.base_models import weights_summary
 from rtg_core.model import DeviceChoice, choose_device, load_base_model, load_tokenizer, resolve_model
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2, build_tiny_qwen2
@@ -83,7 +84,7 @@ def run(config: TrainConfig, resume_from: Path | None = None) -> dict:
 
         train_loop(config, data, model, loss_fn, optimizer, scheduler, state, device, dist, run_files)
 
-        metrics = save_results(config, state, data, model, run_files, started) if dist.is_main else {}
+        metrics = save_results(config, state, data, model, device, run_files, started) if dist.is_main else {}
         dist.barrier()
         return metrics
     finally:
@@ -362,6 +363,7 @@ def setup_run_files(output: Path, config: TrainConfig, corpus: Corpus, model_dir
     lock = repro.lock(
         config.hash(), config.seed,
         model={"name": config.model.name, "directory": str(model_dir), "files_sha256": repro.tree_sha256(model_dir),
+               "weights": weights_summary(model_dir),
                "trainable_parameters": trainable, "parameters": total,
                **({"note": SMOKE_NOTE} if config.model.name == TINY_QWEN2 else {})},
         dataset={"source": corpus.source, "files_sha256": corpus.sha256},
@@ -370,7 +372,9 @@ def setup_run_files(output: Path, config: TrainConfig, corpus: Corpus, model_dir
     repro.write_lock(output / "reproducibility.lock", lock)
     writer = SummaryWriter(log_dir=str(output / "runs"), purge_step=state.step or None)
     hub_id = config.model.name != TINY_QWEN2 and not Path(config.model.name).expanduser().is_dir()
-    base_model = config.model.name if hub_id else str(Path(model_dir).resolve())
+    # A directory `rtg-model fetch` built records its hub id: the adapter then names the id, and stays portable.
+    fetched_as = (weights_summary(model_dir) or {}).get("hub_id")
+    base_model = config.model.name if hub_id else fetched_as or str(Path(model_dir).resolve())
     return RunFiles(output, base_model, config_yaml, lock, writer)
 
 
@@ -602,8 +606,8 @@ def save_step_checkpoint(config: TrainConfig, model, optimizer, scheduler, state
 # Save and clean up
 
 
-def save_results(config: TrainConfig, state: TrainerState, data: TrainingData, model, files: RunFiles,
-                 started: float) -> dict:
+def save_results(config: TrainConfig, state: TrainerState, data: TrainingData, model, device: DeviceChoice,
+                 files: RunFiles, started: float) -> dict:
     """The final reproducibility.lock (with adapter hashes) and metrics.json; return the metrics."""
     output = files.output
     adapters = {}
@@ -613,7 +617,7 @@ def save_results(config: TrainConfig, state: TrainerState, data: TrainingData, m
             adapters[str(weights.relative_to(output))] = file_sha256(weights)
     files.lock["adapters"] = adapters
     repro.write_lock(output / "reproducibility.lock", files.lock)
-    if torch.cuda.is_available():
+    if device.type == "cuda":  # the device trained on: a --device cpu run on a GPU machine is a CPU-only run
         peak, peak_kind = torch.cuda.max_memory_allocated(), "cuda_max_memory_allocated"
     else:
         peak, peak_kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "cpu_max_rss"
