@@ -36,3 +36,13 @@ def test_repair_prompt_extends_the_first_turn_with_the_problems():
     assert prompt.startswith(chat_prompt(CODE) + answer(TESTS))
     assert "cannot find function `triple`" in prompt
     assert prompt.endswith(f"{IM_START}assistant\n")
+
+
+def test_parse_answer_keeps_every_fence_and_a_last_one_left_open_by_the_budget():
+    second = "#[test]\nfn doubles_zero() {\n    assert_eq!(double(0), 0);"
+    reply = f"First:\n```rust\n{TESTS}\n```\nAnd a cut one:\n```rust\n{second}"
+    assert parse_answer(reply) == f"{TESTS}\n\n{second}"
+
+
+def test_parse_answer_without_fences_is_the_whole_reply():
+    assert parse_answer(f"\n{TESTS}\n") == TESTS

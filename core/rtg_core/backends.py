@@ -136,7 +136,8 @@ class LocalBackend:
                                                batch_size=len(batch), cancel=cancel)
                 _synchronize(self.device)
                 share = (time.perf_counter() - began) / len(batch)
-                counts = model.new_tokens(end_id) or [0] * len(batch)  # none: cancelled before decoding
+                pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else end_id
+                counts = model.new_tokens(end_id, pad_id) or [0] * len(batch)  # none: cancelled before decoding
                 completions += [Completion(reply, share, count) for reply, count in zip(replies, counts)]
         return completions
 
@@ -167,14 +168,11 @@ class _Instrumented:
         self._outputs.append((kwargs["input_ids"].shape[1], out.tolist()))
         return out
 
-    def new_tokens(self, end_id: int) -> list[int]:
+    def new_tokens(self, end_id: int, pad_id: int) -> list[int]:
         """Per row, the tokens generated up to and including the end of the turn (as `generate_completions` cuts)."""
-        counts = []
-        for width, rows in self._outputs:
-            for row in rows:
-                row = row[width:]
-                counts.append(row.index(end_id) + 1 if end_id in row else len(row))
-        return counts
+        from rtg_core.generation import reply_tokens
+
+        return [len(reply_tokens(row[width:], end_id, pad_id)) for width, rows in self._outputs for row in rows]
 
     def __getattr__(self, name):
         return getattr(self._wrapped, name)

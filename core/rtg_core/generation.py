@@ -6,21 +6,41 @@ Training tokenises `chat_prompt(code)` on its own (no special tokens added) and 
 - `generate_completions(model, tokenizer, prompts)`: the raw replies to full prompts (e.g. `chat_prompt(code)` or
   `repair_prompt(...)`), each cut after `<|im_end|>`; a `cancel` event stops decoding early.
 - `generate_tests(model, tokenizer, code)`: `chat_prompt` in, `parse_answer` out: the test items themselves.
+- `is_degenerate(text)`: whether a reply has fallen into a loop (the same lines, numbers aside, over and over);
+  decoding stops such a row there instead of spending the rest of the budget on it.
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 
 from rtg_core.prompt import IM_END, chat_prompt, parse_answer
 
 
+LOOP_WINDOW_LINES = 24  # a loop must fill this many non-blank lines: with 4-line tests, 6 copies of one shape
+LOOP_MAX_PERIOD = 8  # the longest repeating unit looked for, in lines
+LOOP_CHECK_EVERY = 8  # tokens between checks (each decodes the row's tail)
+_NUMBER = re.compile(r"\d+")
+
+
+def is_degenerate(text: str) -> bool:
+    """The last `LOOP_WINDOW_LINES` non-blank lines repeat with a period of at most `LOOP_MAX_PERIOD` lines once
+    numbers are masked: `fn double_8() { assert_eq!(double(8), 16); }` and its successors are one line shape."""
+    lines = [_NUMBER.sub("0", line.strip()) for line in text.splitlines() if line.strip()][-LOOP_WINDOW_LINES:]
+    if len(lines) < LOOP_WINDOW_LINES:
+        return False
+    return any(all(lines[i] == lines[i + period] for i in range(len(lines) - period))
+               for period in range(1, LOOP_MAX_PERIOD + 1))
+
+
 def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 512, batch_size: int = 8,
-                         cancel: threading.Event | None = None) -> list[str]:
+                         cancel: threading.Event | None = None, stop_loops: bool = True) -> list[str]:
     """Greedy replies to `prompts`, decoded up to and including `<|im_end|>` (or the token budget).
 
     Prompts are left-padded in batches of `batch_size`; the model's train/eval mode is restored afterwards.
-    When `cancel` is set, decoding stops at the next token and the replies so far are returned.
+    When `cancel` is set, decoding stops at the next token and the replies so far are returned. With `stop_loops`,
+    a row that `is_degenerate` stops there (its complete items are still there for salvage).
     """
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
@@ -29,10 +49,26 @@ def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_token
         def __call__(self, input_ids, scores, **kwargs):
             return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
 
+    class _Looping(StoppingCriteria):
+        def __init__(self):
+            self.width = 0  # the padded prompt width of the batch being decoded
+
+        def __call__(self, input_ids, scores, **kwargs):
+            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            generated = input_ids.shape[1] - self.width
+            if generated == 0 or generated % LOOP_CHECK_EVERY:
+                return done
+            for row in range(input_ids.shape[0]):
+                tail = tokenizer.decode(input_ids[row, max(self.width, input_ids.shape[1] - 600):].tolist())
+                done[row] = is_degenerate(tail)
+            return done
+
     end_id = tokenizer.convert_tokens_to_ids(IM_END)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else end_id
     device = next(p for p in model.parameters()).device
-    stopping = StoppingCriteriaList([_Cancelled()]) if cancel is not None else None
+    looping = _Looping()
+    criteria = ([_Cancelled()] if cancel is not None else []) + ([looping] if stop_loops else [])
+    stopping = StoppingCriteriaList(criteria) if criteria else None
     was_training = model.training
     model.eval()
     replies: list[str] = []
@@ -45,18 +81,27 @@ def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_token
             width = max(len(e) for e in encoded)
             input_ids = torch.tensor([[pad_id] * (width - len(e)) + e for e in encoded], device=device)
             attention_mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded], device=device)
+            looping.width = width
             with torch.no_grad():
                 out = model.generate(input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
                                      temperature=None, top_p=None, top_k=None, max_new_tokens=max_new_tokens,
                                      eos_token_id=end_id, pad_token_id=pad_id, stopping_criteria=stopping,
                                      use_cache=True)
             for row in out[:, width:].tolist():
-                if end_id in row:
-                    row = row[: row.index(end_id) + 1]
-                replies.append(tokenizer.decode(row, skip_special_tokens=False))
+                replies.append(tokenizer.decode(reply_tokens(row, end_id, pad_id), skip_special_tokens=False))
     finally:
         model.train(was_training)
     return replies
+
+
+def reply_tokens(row: list[int], end_id: int, pad_id: int) -> list[int]:
+    """A generated row up to and including the end of its turn; a row stopped early (a loop) loses the padding
+    that generate appends to it while the other rows go on."""
+    if end_id in row:
+        return row[: row.index(end_id) + 1]
+    while row and row[-1] == pad_id:
+        row = row[:-1]
+    return row
 
 
 def generate_tests(model, tokenizer, code: str | Sequence[str], max_new_tokens: int = 512,

@@ -17,7 +17,7 @@ SYSTEM_PROMPT = (
     "Reply with Rust code only: the test items, without a surrounding module."
 )
 
-_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)```", re.DOTALL)
+_FENCE_LINE = re.compile(r"^\s*```[a-zA-Z0-9_+-]*\s*$")
 
 
 def user_message(code: str) -> str:
@@ -48,11 +48,18 @@ def repair_prompt(code: str, previous_tests: str, problems: str) -> str:
 
 
 def parse_answer(generated: str) -> str:
-    """The Rust items in a model's reply: cut at the end of the turn, code fences stripped."""
+    """The Rust code in a model's reply: cut at the end of the turn; where there are code fences, only what they
+    hold (prose between them ignored), a last fence left open by the token budget included."""
     text = generated.split(IM_END, 1)[0]
-    fenced = _FENCE.findall(text)
-    if fenced:
-        text = "\n\n".join(block.strip() for block in fenced)
-    elif text.lstrip().startswith("```"):  # an unclosed fence: the reply ran out of tokens
-        text = text.lstrip().split("\n", 1)[1] if "\n" in text.lstrip() else ""
-    return text.strip()
+    blocks: list[list[str]] = []
+    inside = False
+    for line in text.splitlines():
+        if _FENCE_LINE.match(line):
+            inside = not inside
+            if inside:
+                blocks.append([])
+        elif inside:
+            blocks[-1].append(line)
+    if not blocks:
+        return text.strip()
+    return "\n\n".join("\n".join(block).strip() for block in blocks if any(line.strip() for line in block))

@@ -1,13 +1,23 @@
 """Generated test code as items: tests (a `#[test]` fn, a `proptest!`/`quickcheck!` block) and what they share
-(`use`s, helper fns, structs), so each test can be judged, kept or dropped on its own."""
+(`use`s, helper fns, structs), so each test can be judged, kept or dropped on its own.
+
+Replies from a real model are often cut by the token budget or broken in one place; `split_items` salvages them:
+every complete item that parses is kept, whatever surrounds it. A `#[cfg(test)] mod` is opened (closed or not,
+its `use super::*` dropped: the judge's wrapper brings its own), a cut or broken item is dropped with the tokens
+around it, and prose outside code fences never reaches here (`rtg_core.prompt.parse_answer`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rtg_core.rust_source import find_test_module, is_test_module, macro_test_functions, node_text, parse_rust
+from rtg_core.rust_source import macro_test_functions, node_text, parse_rust
 
 _COMMENTS = ("line_comment", "block_comment")
 _TEST_ATTRIBUTES = ("test", "tokio::test", "quickcheck", "proptest", "rstest")
+# What can stand at the top of test code; anything else at that level is an error-recovery fragment.
+_ITEMS = ("function_item", "use_declaration", "macro_invocation", "expression_statement", "struct_item",
+          "enum_item", "impl_item", "const_item", "static_item", "type_item", "trait_item", "macro_definition",
+          "extern_crate_declaration")
 
 
 @dataclass(frozen=True)
@@ -17,33 +27,55 @@ class TestItem:
 
 
 def split_items(code: str) -> list[TestItem]:
-    """The top-level items of test code, in order; a whole `#[cfg(test)] mod` is opened and its `use super::*`
-    dropped (the judge's wrapper brings its own)."""
+    """The complete top-level items of test code, in order, with any test module opened."""
     data = code.encode("utf-8")
-    if is_test_module(code):
-        module = find_test_module(code)
-        data = data[module.body_start_byte:module.body_end_byte]
     items: list[TestItem] = []
-    start = None
-    attributes: list[str] = []
-    for node in parse_rust(data).root_node.named_children:
-        start = node.start_byte if start is None else start
-        if node.type == "attribute_item":
-            attributes.append(node_text(node))
-            continue
-        if node.type in _COMMENTS:
-            continue
-        text = data[start:node.end_byte].decode("utf-8", errors="replace")
-        start, item_attributes, attributes = None, attributes, []
-        if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
-            continue
-        items.append(TestItem(text, _test_names(node, item_attributes)))
+    _collect(parse_rust(data).root_node, data, items)
     return items
 
 
-def _test_names(node, attributes: list[str]) -> tuple[str, ...]:
+def salvage(code: str) -> str:
+    """The test code reduced to its complete items (what `split_items` keeps), one blank line apart."""
+    return "\n\n".join(item.text.strip("\n") for item in split_items(code))
+
+
+def _collect(container, data: bytes, items: list[TestItem]) -> None:
+    start = None  # where the pending item's comments and attributes begin
+    attributes: list = []
+    for node in container.children:
+        if node.type in _COMMENTS:
+            start = node.start_byte if start is None else start
+            continue
+        if node.type == "attribute_item":
+            start = node.start_byte if start is None else start
+            attributes.append(node)
+            continue
+        pending_start, pending, start, attributes = start, attributes, None, []
+        if node.type == "ERROR" or (node.type == "mod_item" and _is_test_mod(node, pending)):
+            body = node.child_by_field_name("body") if node.type == "mod_item" else node
+            _collect(body if body is not None else node, data, items)
+            continue
+        if node.type == "declaration_list":  # the body of a module whose `mod` header was torn off
+            _collect(node, data, items)
+            continue
+        if node.type not in _ITEMS or node.has_error or any(a.has_error for a in pending):
+            continue
+        if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
+            continue
+        text = data[pending_start if pending_start is not None else node.start_byte:node.end_byte]
+        items.append(TestItem(text.decode("utf-8", errors="replace"), _test_names(node, pending)))
+
+
+def _is_test_mod(node, attributes) -> bool:
+    """A module of tests: `#[cfg(test)]`, or named like one (`mod tests`), closed or cut."""
+    named = node.child_by_field_name("name")
+    cfg_test = any(node_text(a).replace(" ", "") == "#[cfg(test)]" for a in attributes)
+    return cfg_test or (named is not None and node_text(named) in ("tests", "test"))
+
+
+def _test_names(node, attributes) -> tuple[str, ...]:
     if node.type == "function_item":
-        paths = [a.removeprefix("#[").split("(")[0].split("]")[0].strip() for a in attributes]
+        paths = [node_text(a).removeprefix("#[").split("(")[0].split("]")[0].strip() for a in attributes]
         if any(path in _TEST_ATTRIBUTES for path in paths):
             return (node_text(node.child_by_field_name("name")),)
         return ()

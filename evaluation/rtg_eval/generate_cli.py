@@ -29,14 +29,16 @@ from rtg_core.backends import (Backend, BackendError, LocalBackend, OpenAICompat
                                Sampling)
 from rtg_core.cargo_env import CargoEnvError
 from rtg_core.model import DeviceUnavailable, ModelUnavailable
-from rtg_core.prompt import chat_prompt, parse_answer, repair_prompt
+from rtg_core.prompt import chat_prompt, repair_prompt
 from rtg_core.rust_source import RustFunction, find_test_module, functions
 from rtg_core.sandbox import SandboxUnavailable
-from rtg_eval.experiment import DEFAULT_BASE_MODEL, ExperimentError, resolve_adapter
+from rtg_core.base_models import DEFAULT_BASE_MODEL
+from rtg_eval.experiment import ExperimentError, resolve_adapter
 from rtg_eval.judge import JudgeConfig, judge_samples
 from rtg_eval.loops import repair_problems
 from rtg_eval.samples import JudgeSample
 from rtg_core.test_items import TestItem, split_items
+from rtg_core.test_repairs import read_reply
 
 TARGET_MODULE = "target"
 VALIDATION = JudgeConfig(mutation=False, coverage=False)  # build and pass is the bar here
@@ -112,8 +114,9 @@ def generate_for_file(source: str, functions_: list[RustFunction], backend: Back
     data = source.encode()
     prompts = {f.qualified_name: chat_prompt(data[f.start_byte:f.end_byte].decode()) for f in functions_}
     names = list(prompts)
-    replies = {n: parse_answer(c.text) for n, c in zip(names, backend.complete(list(prompts.values()),
-                                                                                  max_new_tokens))}
+    under_test = code_without_tests(source)
+    replies = {n: read_reply(c.text, under_test)[0]
+               for n, c in zip(names, backend.complete(list(prompts.values()), max_new_tokens))}
     for round_number in range(1, repair + 1):
         whole = [JudgeSample(n, code, validation_tests(split_items(replies[n]))) for n in names]
         verdicts, _ = judge_samples(whole, VALIDATION)
@@ -124,7 +127,7 @@ def generate_for_file(source: str, functions_: list[RustFunction], backend: Back
         fixed = backend.complete([repair_prompt(_function_text(data, functions_, n), replies[n], p)
                                   for n, p in problems.items()], max_new_tokens)
         for name, completion in zip(problems, fixed):
-            replies[name] = parse_answer(completion.text)
+            replies[name] = read_reply(completion.text, under_test)[0]
 
     results = []
     singles: list[JudgeSample] = []

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rtg_core.backends import Backend, prompt_sha256
-from rtg_core.prompt import IM_END, chat_prompt, parse_answer, repair_prompt
-from rtg_eval.checklist import Evidence, LockEvidence, ReproEvidence, SampleEvidence
+from rtg_core.prompt import IM_END, chat_prompt, repair_prompt
+from rtg_core.test_repairs import read_reply
+from rtg_eval.checklist import Evidence, LockEvidence, PeakMemory, ReproEvidence, SampleEvidence
 from rtg_eval.coverage import CoverageUnavailable, llvm_tools
 from rtg_eval.judge import SCORED, JudgeConfig, MutantVerdict, SampleVerdict, judge_samples
 from rtg_eval.loops import merge_tests, repair_problems, survivor_diffs, survivors_prompt
@@ -44,6 +45,8 @@ class EvalSettings:
     survivors_shown: int = 5  # mutants per kill-survivors prompt
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     clippy: bool = True
+    salvage: bool = True  # judge each reply's complete items (rtg_core.test_items.split_items), not the raw reply
+    repairs: bool = True  # with salvage: the certain repairs of rtg_core.test_repairs (renames, pasted copies)
 
 
 @dataclass
@@ -139,8 +142,10 @@ class _Runner:
     def _generate(self, prompts: dict[str, str], round_name: str) -> dict[str, Attempt]:
         began = time.monotonic()
         completions = self.backend.complete(list(prompts.values()), self.settings.max_new_tokens)
-        made = {i: Attempt(i, round_name, prompt_sha256(prompts[i]), c.text, parse_answer(c.text), c.seconds,
-                           c.new_tokens) for i, c in zip(prompts, completions)}
+        made = {}
+        for i, c in zip(prompts, completions):
+            tests, _ = read_reply(c.text, self.state.samples[i].code, self.settings.salvage, self.settings.repairs)
+            made[i] = Attempt(i, round_name, prompt_sha256(prompts[i]), c.text, tests, c.seconds, c.new_tokens)
         self.attempts.extend(made.values())
         self._clock("generate", began)
         return made
@@ -298,12 +303,8 @@ def generation_figures(run: ModelRun, live: bool) -> dict:
 
 
 def build_evidence(run: ModelRun, settings: EvalSettings, repro: ReproEvidence, lock: LockEvidence | None,
-                   training: tuple[float | None, float | None, str], live: bool) -> Evidence:
-    train_hours, train_vram_gb, vram_note = training
-    eval_vram_gb = run.cuda_peak_bytes / 1e9 if run.cuda_peak_bytes is not None else None
-    vram = [v for v in (train_vram_gb, eval_vram_gb) if v is not None]
-    if eval_vram_gb is not None:
-        vram_note = f"{vram_note}; generation on CUDA peaked at {eval_vram_gb:.2f} GB"
+                   training: tuple[float | None, PeakMemory | None, str], live: bool) -> Evidence:
+    train_hours, train_memory, memory_note = training
     figures = generation_figures(run, live)
     latency_note = ("batched: batch wall time / batch size" if live else
                     "the replies were replayed, not generated, so latency was not measured")
@@ -311,13 +312,25 @@ def build_evidence(run: ModelRun, settings: EvalSettings, repro: ReproEvidence, 
         samples=sample_evidence(run, settings.judge),
         repro=repro,
         lock=lock,
-        peak_vram_gb=max(vram) if vram else None,
-        vram_note=vram_note if vram else f"{vram_note}; generation did not run on CUDA either",
+        peak_memory=peak_memory(train_memory, run.cuda_peak_bytes),
+        memory_note=f"{memory_note}; generation did not run on CUDA either",
         train_hours=train_hours,
         generation_seconds_per_function=figures["seconds_per_function"],
         latency_note=latency_note,
         coverage_available=settings.judge.coverage and _llvm_tools_present(),
     )
+
+
+def peak_memory(training: PeakMemory | None, generation_cuda_bytes: int | None) -> PeakMemory | None:
+    """e1's figure: every measured peak is held to 8 GB, so the larger of training's and generation's on CUDA;
+    training's own kind (VRAM, or RSS on a CPU-only run) unless generation's VRAM is the larger."""
+    generation = (PeakMemory(generation_cuda_bytes / 1e9, "VRAM", "generation on CUDA")
+                  if generation_cuda_bytes is not None else None)
+    if training is None or generation is None:
+        return training or generation
+    peak = max(training, generation, key=lambda m: m.gb)
+    return PeakMemory(peak.gb, peak.kind, f"{training.source}: {training.gb:.2f} GB {training.kind}; generation "
+                                          f"on CUDA: {generation.gb:.2f} GB VRAM")
 
 
 def _llvm_tools_present() -> bool:

@@ -5,6 +5,7 @@ the outcome says why. Nothing here speaks LSP.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Callable, Literal, Protocol
 from rtg_core.prompt import parse_answer
 from rtg_core.rust_source import RustFunction, find_test_module, insert_tests
 from rtg_core.test_items import split_items
+from rtg_core.test_repairs import read_reply
 from rtg_serve.validation import Cancelled, ScratchWorkspace, crate_root, module_path, parse_problems
 
+log = logging.getLogger("rtg-serve")
 Stage = Literal["loading model", "generating", "checking", "running"]
 
 
@@ -61,17 +64,24 @@ def generate_validated_tests(
     for _ in range(settings.retries + 1):
         _check(cancel)
         report("generating")
-        tests = parse_answer(generate(code, previous, problems, cancel))
+        reply = generate(code, previous, problems, cancel)
         _check(cancel)
-        items = split_items(tests)
+        log.info("the model's reply for %s:\n%s", function.qualified_name, reply)  # what it wrote, kept or not
+        tests = parse_answer(reply)
+        salvaged, repairs = read_reply(reply, source)  # a cut or partly broken reply keeps its complete items
+        items = split_items(salvaged)
+        for repair in repairs:
+            log.info("repaired the reply: %s", repair.detail)
         previous = tests
         if not any(item.names for item in items):
-            problems = "The reply contains no #[test] function or proptest! property."
+            broken = parse_problems(tests)
+            problems = "The reply contains no complete #[test] function or proptest! property." + (
+                " These parts do not parse:\n" + "\n".join(broken[:5]) if broken else "")
             continue
-        if syntax := parse_problems(tests):
+        if syntax := parse_problems(salvaged):
             problems = "The tests do not parse:\n" + "\n".join(syntax[:5])
             continue
-        new_source = insert_tests(source, "\n\n".join(item.text for item in items))
+        new_source = insert_tests(source, salvaged)
         names = [name for item in items for name in item.names]
         if workspace is None:
             return Outcome(new_source, tuple(names), (), f"inserted {len(names)} tests (parsed only, not built)")

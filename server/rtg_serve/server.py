@@ -14,8 +14,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from cattrs.errors import ClassValidationError
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from rtg_core.cargo_env import cache_dir
@@ -31,9 +34,41 @@ MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 log = logging.getLogger("rtg-serve")
 
 
+_ANSWERED = object()  # a malformed request that has had its error response
+
+
+class AnsweringProtocol(LanguageServerProtocol):
+    """pygls, but a request whose params do not parse gets a JSON-RPC error response naming the problem.
+
+    pygls itself only shows a message for such a request and never answers it, so the client waits forever.
+    """
+
+    def structure_message(self, data: dict[str, Any]):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise  # a notification or a response: nothing to answer
+            error = JsonRpcInvalidParams(message=f"invalid params for {data['method']}: {_problem(exc.__cause__)}")
+            log.warning("answered request %s with %s", data["id"], error.message)
+            self._send_response(data["id"], error=error.to_response_error())
+            return _ANSWERED
+
+    def handle_message(self, message) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
+
+
+def _problem(cause: BaseException | None) -> str:
+    """The first concrete complaint inside cattrs' nested validation errors (e.g. a negative line number)."""
+    while isinstance(cause, ClassValidationError) and cause.exceptions:
+        cause = cause.exceptions[0]
+    return str(cause) if cause is not None else "they do not match the request's type"
+
+
 class RtgLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("rtg-serve", "0.1.0")
+        super().__init__("rtg-serve", "0.1.0", protocol_cls=AnsweringProtocol)
         self.settings = ServerSettings()
         self.backend = ModelBackend(self.settings)
         self.generation_lock = asyncio.Lock()  # one generation at a time on the device; others queue

@@ -1,0 +1,118 @@
+"""Certain repairs of generated test items, before anything judges them: each rule fixes a mistake the real model
+makes whose fix cannot change what a test asserts.
+
+- `rename_shadowing_tests`: a test fn named like the function under test (or like any item of the code under
+  test) shadows it inside the test module, so every call to it then has the wrong arity; a second test with the
+  name of an earlier one does not compile. Both are renamed.
+- `drop_pasted_copies`: a copy of the function under test (or of a type it uses) pasted into the tests shadows the
+  real one, so the tests would test the copy. The copy is removed.
+
+Assertions, test bodies and the order of items are never touched. Each repair is reported, so a reader can see
+what was changed and why.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rtg_core.rust_source import node_text, parse_rust
+from rtg_core.test_items import TestItem
+
+_DEFINITIONS = ("function_item", "struct_item", "enum_item", "trait_item", "type_item", "union_item",
+                "const_item", "static_item")
+
+
+@dataclass(frozen=True)
+class Repair:
+    rule: str
+    detail: str
+
+
+def repair_items(items: list[TestItem], code_under_test: str) -> tuple[list[TestItem], list[Repair]]:
+    """Every rule, in order; the repaired items and what each rule did."""
+    defined = defined_names(code_under_test)
+    items, dropped = drop_pasted_copies(items, defined)
+    items, renamed = rename_shadowing_tests(items, defined)
+    return items, dropped + renamed
+
+
+def defined_names(code: str) -> set[str]:
+    """Names the code under test defines at its top level (a method is called through its type: no clash)."""
+    names: set[str] = set()
+    for node in parse_rust(code).root_node.named_children:
+        name = node.child_by_field_name("name")
+        if node.type in _DEFINITIONS and name is not None:
+            names.add(node_text(name))
+    return names
+
+
+def drop_pasted_copies(items: list[TestItem], defined: set[str]) -> tuple[list[TestItem], list[Repair]]:
+    kept, repairs = [], []
+    for item in items:
+        name = _definition_name(item)
+        if not item.names and name in defined:
+            repairs.append(Repair("drop_pasted_copies", f"removed a copy of `{name}` pasted into the tests"))
+            continue
+        kept.append(item)
+    return kept, repairs
+
+
+def rename_shadowing_tests(items: list[TestItem], defined: set[str]) -> tuple[list[TestItem], list[Repair]]:
+    taken = set(defined) | {_definition_name(i) for i in items if not i.names} - {None}
+    seen: set[str] = set()
+    renamed, repairs = [], []
+    for item in items:
+        text, names = item.text, list(item.names)
+        for index, name in enumerate(item.names):
+            if name not in taken and name not in seen:
+                seen.add(name)
+                continue
+            new = _fresh(f"test_{name}" if name in taken and not name.startswith("test_") else name, taken | seen)
+            text = _rename_fn(text, name, new, item.names[:index].count(name))
+            why = "shadowed an item of the code under test" if name in taken else "repeated an earlier test's name"
+            repairs.append(Repair("rename_shadowing_tests", f"renamed test `{name}` to `{new}`: it {why}"))
+            names[index] = new
+            seen.add(new)
+        renamed.append(TestItem(text, tuple(names)))
+    return renamed, repairs
+
+
+def _definition_name(item: TestItem) -> str | None:
+    for node in parse_rust(item.text).root_node.named_children:
+        name = node.child_by_field_name("name")
+        if node.type in _DEFINITIONS and name is not None:
+            return node_text(name)
+    return None
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}_{number}" in taken:
+        number += 1
+    return f"{base}_{number}"
+
+
+def _rename_fn(text: str, old: str, new: str, occurrence: int) -> str:
+    """The `occurrence`-th `fn old(` header renamed (a proptest! block holds several); calls of `old` inside the
+    test (the function under test) stay."""
+    headers = list(re.finditer(rf"\bfn\s+{re.escape(old)}\s*\(", text))
+    if occurrence >= len(headers):
+        return text
+    header = headers[occurrence]
+    return text[:header.start()] + f"fn {new}(" + text[header.end():]
+
+
+def read_reply(reply: str, code_under_test: str, salvage: bool = True, repairs: bool = True
+               ) -> tuple[str, list[Repair]]:
+    """A model's raw reply as the test code to judge: fenced code, its complete items (salvage) after the certain
+    repairs. With `salvage` off the parsed reply is taken whole and nothing is repaired (the ablation baseline)."""
+    from rtg_core.prompt import parse_answer
+    from rtg_core.test_items import split_items
+
+    code = parse_answer(reply)
+    if not salvage:
+        return code, []
+    items, done = repair_items(split_items(code), code_under_test) if repairs else (split_items(code), [])
+    return "\n\n".join(item.text.strip("\n") for item in items), done

@@ -1,0 +1,60 @@
+"""Certain repairs, one before/after fixture each: names that shadow, names that repeat, pasted copies."""
+from __future__ import annotations
+
+from rtg_core.test_items import split_items
+from rtg_core.test_repairs import repair_items
+
+DOUBLE = "pub fn double(x: i32) -> i32 {\n    x * 2\n}\n"
+
+
+def repaired(tests: str, code: str = DOUBLE) -> tuple[str, list[str]]:
+    items, repairs = repair_items(split_items(tests), code)
+    return "\n\n".join(item.text for item in items), [r.detail for r in repairs]
+
+
+def test_a_test_named_like_the_function_under_test_is_renamed_and_its_calls_stay():
+    before = "#[test]\nfn double() {\n    assert_eq!(double(2), 4);\n}"
+    after, repairs = repaired(before)
+    assert after == "#[test]\nfn test_double() {\n    assert_eq!(double(2), 4);\n}"
+    assert repairs == ["renamed test `double` to `test_double`: it shadowed an item of the code under test"]
+
+
+def test_a_repeated_test_name_gets_a_number():
+    before = ("#[test]\nfn doubles() {\n    assert_eq!(double(1), 2);\n}\n\n"
+              "#[test]\nfn doubles() {\n    assert_eq!(double(2), 4);\n}")
+    after, repairs = repaired(before)
+    assert after == ("#[test]\nfn doubles() {\n    assert_eq!(double(1), 2);\n}\n\n"
+                     "#[test]\nfn doubles_2() {\n    assert_eq!(double(2), 4);\n}")
+    assert repairs == ["renamed test `doubles` to `doubles_2`: it repeated an earlier test's name"]
+
+
+def test_a_pasted_copy_of_the_function_under_test_is_removed():
+    before = ("fn double(x: i32) -> i32 {\n    x * 2\n}\n\n"
+              "#[test]\nfn doubles_two() {\n    assert_eq!(double(2), 4);\n}")
+    after, repairs = repaired(before)
+    assert after == "#[test]\nfn doubles_two() {\n    assert_eq!(double(2), 4);\n}"
+    assert repairs == ["removed a copy of `double` pasted into the tests"]
+
+
+def test_a_pasted_type_is_removed_and_a_helper_of_the_tests_stays():
+    code = "pub struct Point { pub x: i32 }\n\npub fn shift(p: Point) -> Point { Point { x: p.x + 1 } }\n"
+    before = ("struct Point { x: i32 }\n\nfn origin() -> Point {\n    Point { x: 0 }\n}\n\n"
+              "#[test]\nfn shifts() {\n    assert_eq!(shift(origin()).x, 1);\n}")
+    after, repairs = repaired(before, code)
+    assert after == "fn origin() -> Point {\n    Point { x: 0 }\n}\n\n#[test]\nfn shifts() {\n    assert_eq!(shift(origin()).x, 1);\n}"
+    assert repairs == ["removed a copy of `Point` pasted into the tests"]
+
+
+def test_a_method_name_is_no_clash_and_good_tests_are_left_alone():
+    code = "impl Counter {\n    pub fn bump(&mut self) -> u32 { self.count += 1; self.count }\n}\n"
+    before = "#[test]\nfn bump() {\n    let mut c = Counter::default();\n    assert_eq!(c.bump(), 1);\n}"
+    after, repairs = repaired(before, code)
+    assert after == before and repairs == []
+
+
+def test_a_repeated_name_inside_a_proptest_block_is_renamed():
+    before = ("proptest! {\n    #[test]\n    fn even(x in 0..10i32) { prop_assert_eq!(double(x) % 2, 0); }\n\n"
+              "    #[test]\n    fn even(x in 0..10i32) { prop_assert!(double(x) >= x); }\n}")
+    after, repairs = repaired(before)
+    assert "fn even(x in 0..10i32) { prop_assert_eq!" in after and "fn even_2(x in 0..10i32) { prop_assert!(" in after
+    assert repairs == ["renamed test `even` to `even_2`: it repeated an earlier test's name"]

@@ -1,0 +1,114 @@
+"""Salvage: every complete test item of a cut or partly broken reply is kept (before/after fixtures)."""
+from __future__ import annotations
+
+from rtg_core.prompt import parse_answer
+from rtg_core.test_items import salvage, split_items
+
+# The real 0.5B's reply for `double`, cut by the token budget inside an unclosed module.
+CUT_IN_A_MODULE = """```rust
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn double_0() {
+        assert_eq!(double(0), 0);
+    }
+
+    #[test]
+    fn double_1() {
+        assert_eq!(double(1), 2);
+    }
+
+    #[test]
+    fn double_2() {
+        assert_eq!(double(2), 4
+"""
+
+
+def test_an_unclosed_test_module_is_opened_and_the_cut_test_dropped():
+    items = split_items(parse_answer(CUT_IN_A_MODULE))
+    assert [item.names for item in items] == [("double_0",), ("double_1",)]
+    assert salvage(parse_answer(CUT_IN_A_MODULE)) == (
+        "#[test]\n    fn double_0() {\n        assert_eq!(double(0), 0);\n    }\n\n"
+        "#[test]\n    fn double_1() {\n        assert_eq!(double(1), 2);\n    }")
+
+
+def test_a_broken_item_in_the_middle_loses_only_itself():
+    code = """#[test]
+fn first() {
+    assert_eq!(double(1), 2);
+}
+
+#[test]
+fn broken() {
+    let x = ;
+}
+
+#[test]
+fn last() {
+    assert_eq!(double(3), 6);
+}
+"""
+    assert [item.names for item in split_items(code)] == [("first",), ("last",)]
+
+
+def test_a_closed_module_and_a_proptest_block_survive_whole():
+    code = """#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn doubling_is_even(x in -1000i32..1000) {
+            prop_assert_eq!(double(x) % 2, 0);
+        }
+    }
+}
+"""
+    items = split_items(code)
+    assert [item.names for item in items] == [(), ("doubling_is_even",)]
+    assert items[0].text == "use proptest::prelude::*;"
+
+
+def test_prose_outside_fences_never_reaches_the_items():
+    reply = "Sure! Here are the tests:\n```rust\n#[test]\nfn t() { assert!(true); }\n```\nEach test checks one case."
+    assert salvage(parse_answer(reply)) == "#[test]\nfn t() { assert!(true); }"
+
+
+def test_a_reply_with_nothing_complete_salvages_to_nothing():
+    assert split_items("#[test]\nfn cut() {\n    assert_eq!(") == []
+    assert salvage("") == ""
+
+
+# --- degenerate loops -------------------------------------------------------------------------------------------
+
+def _numbered_tests(count: int) -> str:
+    return "\n\n".join(f"#[test]\nfn double_{n}() {{\n    assert_eq!(double({n}), {2 * n});\n}}" for n in range(count))
+
+
+def test_a_run_of_one_test_shape_with_new_numbers_is_a_loop():
+    from rtg_core.generation import is_degenerate
+
+    assert not is_degenerate(_numbered_tests(5))  # 20 lines: not yet
+    assert is_degenerate(_numbered_tests(6))
+    assert is_degenerate("let x = 1;\n" + "assert!(true);\n" * 30)
+
+
+def test_different_tests_are_no_loop_however_many():
+    from rtg_core.generation import is_degenerate
+
+    shapes = ["assert_eq!(double({n}), {m});", "assert!(double({n}) >= {n});", "assert_ne!(double({n}), {m} + 1);",
+              "let v = double({n});\n    assert_eq!(v % 2, 0);"]
+    tests = [f"#[test]\nfn case_{n}() {{\n    {shapes[n % 3 if n % 5 else 3].format(n=n, m=2 * n)}\n}}"
+             for n in range(20)]
+    assert not is_degenerate("\n\n".join(tests))
+
+
+def test_a_row_stopped_early_loses_the_padding_generate_appended():
+    from rtg_core.generation import reply_tokens
+
+    assert reply_tokens([5, 6, 9, 0, 0], end_id=9, pad_id=0) == [5, 6, 9]
+    assert reply_tokens([5, 6, 7, 0, 0], end_id=9, pad_id=0) == [5, 6, 7]
+    assert reply_tokens([5, 6, 7], end_id=9, pad_id=0) == [5, 6, 7]
