@@ -122,7 +122,16 @@ def test_offline_without_the_model_the_message_names_rtg_model_fetch(tmp_path, m
 
 # --- the real 0.5B, as scripts/setup.sh fetched it --------------------------------------------------------------
 
-def test_the_hub_id_resolves_to_the_fetched_bf16_directory_with_its_provenance():
+@pytest.fixture
+def no_hub_cache(tmp_path, monkeypatch):
+    """Whatever this machine's Hugging Face cache holds, these tests look at what `rtg-model fetch` built."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+
+
+def test_the_hub_id_resolves_to_the_fetched_bf16_directory_with_its_provenance(no_hub_cache):
     directory = resolve_model(DEFAULT_BASE_MODEL, allow_download=False)
     assert directory == built_dir(REAL)
     provenance = verify_built(directory)  # every file still matches
@@ -133,12 +142,22 @@ def test_the_hub_id_resolves_to_the_fetched_bf16_directory_with_its_provenance()
     assert summary["hub_id"] == DEFAULT_BASE_MODEL and "files_sha256" not in summary
 
 
-def test_a_second_fetch_verifies_and_returns_without_downloading():
+def test_a_second_fetch_verifies_and_returns_without_downloading(no_hub_cache):
     result = subprocess.run([str(ROOT / ".venv/bin/rtg-model"), "fetch", "--no-hub"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(built_dir(REAL))
     assert "ready from rtg-cache" in result.stderr and "0 bytes downloaded" in result.stderr
+
+
+def test_a_killed_fetchs_temporary_directory_is_removed_by_the_next_build(small_release):
+    release, index = small_release
+    abandoned = built_dir(release).parent / f".tmp-{release.directory_name}-999999999"
+    abandoned.mkdir(parents=True)
+    (abandoned / "half.gguf").write_bytes(b"x" * 100)
+    with pytest.raises(FetchError, match="transformers could not convert it"):  # the small "GGUF" is no model
+        fetch_base_model(release=release, allow_hub=False, find_links=index, progress=False)
+    assert not abandoned.exists() and _nothing_left(release)
 
 
 def test_the_fetched_directory_loads_in_plain_transformers_and_writes_rust():

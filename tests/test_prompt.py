@@ -46,3 +46,7 @@ def test_parse_answer_keeps_every_fence_and_a_last_one_left_open_by_the_budget()
 
 def test_parse_answer_without_fences_is_the_whole_reply():
     assert parse_answer(f"\n{TESTS}\n") == TESTS
+
+
+def test_parse_answer_reads_a_fence_closed_on_the_code_line_and_an_info_string():
+    assert parse_answer(f"```rust,ignore\n{TESTS}```\nThat is all.") == TESTS

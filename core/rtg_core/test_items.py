@@ -14,10 +14,11 @@ from rtg_core.rust_source import macro_test_functions, node_text, parse_rust
 
 _COMMENTS = ("line_comment", "block_comment")
 _TEST_ATTRIBUTES = ("test", "tokio::test", "quickcheck", "proptest", "rstest")
-# What can stand at the top of test code; anything else at that level is an error-recovery fragment.
-_ITEMS = ("function_item", "use_declaration", "macro_invocation", "expression_statement", "struct_item",
-          "enum_item", "impl_item", "const_item", "static_item", "type_item", "trait_item", "macro_definition",
-          "extern_crate_declaration")
+# What can stand at the top of test code. Anything else there is an error-recovery fragment: a statement left
+# over from a cut test body, or prose outside a fence.
+_ITEMS = ("function_item", "use_declaration", "struct_item", "enum_item", "impl_item", "const_item", "static_item",
+          "type_item", "trait_item", "macro_definition", "extern_crate_declaration", "mod_item")
+_TEST_MACROS = ("proptest!", "quickcheck!")  # the only macro calls kept: a loose `assert_eq!(…);` is a fragment
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ def _collect(container, data: bytes, items: list[TestItem]) -> None:
         if node.type == "declaration_list":  # the body of a module whose `mod` header was torn off
             _collect(node, data, items)
             continue
-        if node.type not in _ITEMS or node.has_error or any(a.has_error for a in pending):
+        is_test_macro = node.type in ("macro_invocation", "expression_statement") and node_text(node).startswith(
+            _TEST_MACROS)
+        if (node.type not in _ITEMS and not is_test_macro) or node.has_error or any(a.has_error for a in pending):
             continue
         if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
             continue
@@ -67,10 +70,14 @@ def _collect(container, data: bytes, items: list[TestItem]) -> None:
 
 
 def _is_test_mod(node, attributes) -> bool:
-    """A module of tests: `#[cfg(test)]`, or named like one (`mod tests`), closed or cut."""
+    """A module of tests, opened: `#[cfg(test)]`, named like one (`mod tests`), cut, or holding a `#[test]`. Any
+    other module (a helper module of the tests) stays one shared item."""
     named = node.child_by_field_name("name")
     cfg_test = any(node_text(a).replace(" ", "") == "#[cfg(test)]" for a in attributes)
-    return cfg_test or (named is not None and node_text(named) in ("tests", "test"))
+    body = node.child_by_field_name("body")
+    holds_tests = body is not None and any(
+        child.type == "attribute_item" and node_text(child).replace(" ", "") == "#[test]" for child in body.children)
+    return cfg_test or holds_tests or node.has_error or (named is not None and node_text(named) in ("tests", "test"))
 
 
 def _test_names(node, attributes) -> tuple[str, ...]:

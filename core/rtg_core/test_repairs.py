@@ -68,7 +68,7 @@ def rename_shadowing_tests(items: list[TestItem], defined: set[str]) -> tuple[li
                 seen.add(name)
                 continue
             new = _fresh(f"test_{name}" if name in taken and not name.startswith("test_") else name, taken | seen)
-            text = _rename_fn(text, name, new, item.names[:index].count(name))
+            text = _rename_fn(text, name, new, names[:index].count(name))
             why = "shadowed an item of the code under test" if name in taken else "repeated an earlier test's name"
             repairs.append(Repair("rename_shadowing_tests", f"renamed test `{name}` to `{new}`: it {why}"))
             names[index] = new

@@ -30,8 +30,9 @@ from rtg_corpus.verify import verify
 AUDIT_FILE = Path(__file__).parent / "data" / "linking_audit.jsonl"
 
 
-# Qwen2.5-Coder's tokenizer averages about 3.4 characters a token on mined Rust pairs; mining's character cut
-# allows 4 so that it never drops a pair the exact count would keep.
+# Mining runs in worker processes without a tokenizer and trims a pair's tests to a character budget; the
+# tokenizer's exact count then keeps or drops the pair. Qwen2.5-Coder averages 3.45 characters a token on the
+# curated pairs; 4 lets mining keep pairs that the exact count may still drop rather than trim them in advance.
 MINING_CHARS_PER_TOKEN = 4.0
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from rtg_core.cargo_env import CargoEnvError
+from rtg_core.model import ModelUnavailable
 from rtg_core.sandbox import SandboxUnavailable
 from rtg_corpus.build import BuildConfig, build
 from rtg_corpus.fetch import FetchError, default_cache, fetch_debian
@@ -85,7 +86,7 @@ def _build(args) -> int:
     start = time.monotonic()
     try:
         report = build(config)
-    except (SandboxUnavailable, CargoEnvError, VerifyError) as exc:
+    except (SandboxUnavailable, CargoEnvError, VerifyError, ModelUnavailable) as exc:
         print(f"rtg-corpus: {exc}", file=sys.stderr)
         return 3
     counts = ", ".join(f"{name} {len(samples)}" for name, samples in report.splits.items())

@@ -78,9 +78,6 @@ def generate_validated_tests(
             problems = "The reply contains no complete #[test] function or proptest! property." + (
                 " These parts do not parse:\n" + "\n".join(broken[:5]) if broken else "")
             continue
-        if syntax := parse_problems(salvaged):
-            problems = "The tests do not parse:\n" + "\n".join(syntax[:5])
-            continue
         new_source = insert_tests(source, salvaged)
         names = [name for item in items for name in item.names]
         if workspace is None:

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cattrs.errors import ClassValidationError
+from cattrs.errors import BaseValidationError
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
@@ -49,9 +49,10 @@ class AnsweringProtocol(LanguageServerProtocol):
         except JsonRpcException as exc:
             if not (isinstance(data, dict) and "id" in data and "method" in data):
                 raise  # a notification or a response: nothing to answer
-            error = JsonRpcInvalidParams(message=f"invalid params for {data['method']}: {_problem(exc.__cause__)}")
-            log.warning("answered request %s with %s", data["id"], error.message)
-            self._send_response(data["id"], error=error.to_response_error())
+            if isinstance(exc, JsonRpcInvalidParams):
+                exc = JsonRpcInvalidParams(message=f"invalid params for {data['method']}: {_problem(exc.__cause__)}")
+            log.warning("answered request %s with error %s: %s", data["id"], exc.code, exc.message)
+            self._send_response(data["id"], error=exc.to_response_error())
             return _ANSWERED
 
     def handle_message(self, message) -> None:
@@ -61,7 +62,7 @@ class AnsweringProtocol(LanguageServerProtocol):
 
 def _problem(cause: BaseException | None) -> str:
     """The first concrete complaint inside cattrs' nested validation errors (e.g. a negative line number)."""
-    while isinstance(cause, ClassValidationError) and cause.exceptions:
+    while isinstance(cause, BaseValidationError) and cause.exceptions:
         cause = cause.exceptions[0]
     return str(cause) if cause is not None else "they do not match the request's type"
 
