@@ -99,3 +99,35 @@ def test_the_survivors_prompt_is_a_follow_up_turn_after_the_models_own_tests():
     prompt = survivors_prompt(CLAMP, CLAMP_WEAK, ["--- original\n+++ mutant\n@@\n-    lo\n+    hi"])
     assert prompt.index(CLAMP_WEAK.strip()) < prompt.index("```diff")
     assert prompt.endswith("assistant\n")
+
+
+class ByIndex:
+    """Replies chosen by which function the prompt is for: `replies[name]`."""
+
+    live = True
+
+    def __init__(self, replies: dict[str, str]):
+        self.replies = replies
+
+    def complete(self, prompts, max_new_tokens, cancel=None):
+        return [Completion(answer(next(t for n, t in self.replies.items() if f"pub fn {n}(" in p)), 0.01, 5)
+                for p in prompts]
+
+    def describe(self):
+        return {"backend": "by-index"}
+
+
+def test_clippy_judges_the_tests_that_built_however_many_beside_them_do_not():
+    """Raw replies as the real 0.5B writes them on HumanEvalPack (cut mid-call, unresolved names, no test at all)
+    used to leave the few good samples unjudged by clippy: c2 read 0 of 164 while 7 linked."""
+    broken = [JudgeSample(f"f{i}", f"pub fn f{i}(x: i32) -> i32 {{\n    x + {i}\n}}\n", "") for i in range(9)]
+    replies = {f"f{i}": ["#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n"
+                         f"        assert_eq!(f{i}(vec![1.0,\n}}\n",
+                         f"#[test]\nfn t{i}() {{ assert_eq!(no_such_fn_{i}(1), 2); }}",
+                         "Here is how you could test it."][i % 3] for i in range(9)}
+    replies["clamp"] = CLAMP_THOROUGH
+    samples = as_generation_targets(broken + [JudgeSample("clamp", CLAMP, CLAMP_THOROUGH)])
+    run = evaluate_model(samples, ByIndex(replies),
+                         EvalSettings(salvage=False, judge=JudgeConfig(coverage=False, mutation=False)))
+    assert run.clippy["clamp"].checks is True
+    assert all(run.clippy[f"f{i}"].checks is False for i in range(9))

@@ -220,8 +220,13 @@ class _Runner:
         began = time.monotonic()
         run.rustfmt = {s.id: rustfmt_parses(s.tests) for s in samples}
         if self.settings.clippy:
-            self.log("clippy on the generated tests")
-            run.clippy = clippy_check(samples)
+            # Only what the judge built goes to clippy: a crate of many broken modules makes rustc stop at name
+            # resolution round after round, and the few good modules were left unjudged (c2 read 0 of 164).
+            built = {v.id for v in verdicts if v.compiles}
+            self.log(f"clippy on the generated tests ({len(built)} that built)")
+            run.clippy = clippy_check([s for s in samples if s.id in built])
+            run.clippy.update({v.id: ClippyVerdict(False, [], v.compile_errors[:5]) for v in verdicts
+                               if v.id not in built})
         self._clock("rustfmt+clippy", began)
         return run
 
