@@ -6,6 +6,7 @@ from rtg_eval.judge import JudgeConfig
 from rtg_eval.loops import merge_tests, survivors_prompt
 from rtg_eval.model_eval import EvalSettings, as_generation_targets, evaluate_model
 from rtg_eval.samples import JudgeSample
+from rtg_eval.tool_checks import MAX_ROUNDS
 from rust_fixtures import CLAMP, CLAMP_THOROUGH, CLAMP_WEAK, PARSE_DIGIT, PARSE_DIGIT_THOROUGH, PARSE_DIGIT_WEAK, rust
 
 JUDGE = JudgeConfig(coverage=False)
@@ -120,14 +121,14 @@ class ByIndex:
 def test_clippy_judges_the_tests_that_built_however_many_beside_them_do_not():
     """Raw replies as the real 0.5B writes them on HumanEvalPack (cut mid-call, unresolved names, no test at all)
     used to leave the few good samples unjudged by clippy: c2 read 0 of 164 while 7 linked."""
-    broken = [JudgeSample(f"f{i}", f"pub fn f{i}(x: i32) -> i32 {{\n    x + {i}\n}}\n", "") for i in range(9)]
-    replies = {f"f{i}": ["#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n"
-                         f"        assert_eq!(f{i}(vec![1.0,\n}}\n",
-                         f"#[test]\nfn t{i}() {{ assert_eq!(no_such_fn_{i}(1), 2); }}",
-                         "Here is how you could test it."][i % 3] for i in range(9)}
+    broken = [JudgeSample(f"f{i}", f"pub fn f{i}(x: i32) -> i32 {{\n    x + {i}\n}}\n", "")
+              for i in range(MAX_ROUNDS + 3)]
+    # rustc stops at the first file with an unclosed delimiter: one broken module per round, more than its rounds.
+    replies = {f"f{i}": "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n"
+                        f"        assert_eq!(f{i}(vec![1.0,\n}}\n" for i in range(MAX_ROUNDS + 3)}
     replies["clamp"] = CLAMP_THOROUGH
     samples = as_generation_targets(broken + [JudgeSample("clamp", CLAMP, CLAMP_THOROUGH)])
     run = evaluate_model(samples, ByIndex(replies),
                          EvalSettings(salvage=False, judge=JudgeConfig(coverage=False, mutation=False)))
     assert run.clippy["clamp"].checks is True
-    assert all(run.clippy[f"f{i}"].checks is False for i in range(9))
+    assert all(run.clippy[f"f{i}"].checks is False for i in range(MAX_ROUNDS + 3))
