@@ -205,7 +205,7 @@ def test_jidoka_stops_on_a_non_finite_update_and_leaves_a_diagnostic(tmp_path):
     output = tmp_path / "jidoka"
     stderr = rtg_train("--model", "tiny-qwen2", "--dataset", str(CORPUS), "--output", str(output), "--device", "cpu",
                        "--max-steps", "8", "--batch-size", "2", "--set", "train.grad_accum=1",
-                       "--set", "optim.lr=1000", "--set", "optim.warmup_ratio=0", expect=4)
+                       "--set", "optim.lr=1.0e+30", "--set", "optim.warmup_ratio=0", expect=4)
     (diagnostic,) = (output / "diagnostics").iterdir()
     report = json.loads((diagnostic / "diagnostic.json").read_text())
     assert "non-finite" in report["reason"] and report["sample_ids"]

@@ -23,7 +23,9 @@ def aggregate(samples: list[JudgeSample], verdicts: list[SampleVerdict], mutants
     real_bugs = [v.real_bug_killed for v in verdicts if v.real_bug_killed is not None]
     metrics = {
         "samples": len(verdicts),
-        "compile_rate": _rate([v.compiles for v in verdicts]),
+        # a sample counts as compiling only with a test in it: an empty (or wholly salvaged-away) reply builds
+        # trivially and tests nothing
+        "compile_rate": _rate([v.compiles and bool(v.tests_total) for v in verdicts]),
         "pass_rate": _rate([v.passes for v in verdicts]),
         "timed_out": sum(v.timed_out for v in verdicts),
         # caught / (caught + missed + timeout) over all mutants of passing samples; unviable ones left out
