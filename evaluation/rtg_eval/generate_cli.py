@@ -115,7 +115,7 @@ def generate_for_file(source: str, functions_: list[RustFunction], backend: Back
     prompts = {f.qualified_name: chat_prompt(data[f.start_byte:f.end_byte].decode()) for f in functions_}
     names = list(prompts)
     under_test = code_without_tests(source)
-    replies = {n: read_reply(c.text, under_test)[0]
+    replies = {n: read_reply(c.text, under_test).tests
                for n, c in zip(names, backend.complete(list(prompts.values()), max_new_tokens))}
     for round_number in range(1, repair + 1):
         whole = [JudgeSample(n, code, validation_tests(split_items(replies[n]))) for n in names]
@@ -127,7 +127,7 @@ def generate_for_file(source: str, functions_: list[RustFunction], backend: Back
         fixed = backend.complete([repair_prompt(_function_text(data, functions_, n), replies[n], p)
                                   for n, p in problems.items()], max_new_tokens)
         for name, completion in zip(problems, fixed):
-            replies[name] = read_reply(completion.text, under_test)[0]
+            replies[name] = read_reply(completion.text, under_test).tests
 
     results = []
     singles: list[JudgeSample] = []

@@ -144,8 +144,8 @@ class _Runner:
         completions = self.backend.complete(list(prompts.values()), self.settings.max_new_tokens)
         made = {}
         for i, c in zip(prompts, completions):
-            tests, _ = read_reply(c.text, self.state.samples[i].code, self.settings.salvage, self.settings.repairs)
-            made[i] = Attempt(i, round_name, prompt_sha256(prompts[i]), c.text, tests, c.seconds, c.new_tokens)
+            read = read_reply(c.text, self.state.samples[i].code, self.settings.salvage, self.settings.repairs)
+            made[i] = Attempt(i, round_name, prompt_sha256(prompts[i]), c.text, read.tests, c.seconds, c.new_tokens)
         self.attempts.extend(made.values())
         self._clock("generate", began)
         return made

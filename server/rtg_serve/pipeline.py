@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal, Protocol
 
-from rtg_core.prompt import parse_answer
 from rtg_core.rust_source import RustFunction, find_test_module, insert_tests
-from rtg_core.test_items import split_items
 from rtg_core.test_repairs import read_reply
 from rtg_serve.validation import Cancelled, ScratchWorkspace, crate_root, module_path, parse_problems
 
@@ -67,18 +65,17 @@ def generate_validated_tests(
         reply = generate(code, previous, problems, cancel)
         _check(cancel)
         log.info("the model's reply for %s:\n%s", function.qualified_name, reply)  # what it wrote, kept or not
-        tests = parse_answer(reply)
-        salvaged, repairs = read_reply(reply, source)  # a cut or partly broken reply keeps its complete items
-        items = split_items(salvaged)
-        for repair in repairs:
+        read = read_reply(reply, source)  # a cut or partly broken reply keeps its complete items
+        items = read.items
+        for repair in read.repairs:
             log.info("repaired the reply: %s", repair.detail)
-        previous = tests
+        previous = read.code
         if not any(item.names for item in items):
-            broken = parse_problems(tests)
+            broken = parse_problems(read.code)
             problems = "The reply contains no complete #[test] function or proptest! property." + (
                 " These parts do not parse:\n" + "\n".join(broken[:5]) if broken else "")
             continue
-        new_source = insert_tests(source, salvaged)
+        new_source = insert_tests(source, read.tests)
         names = [name for item in items for name in item.names]
         if workspace is None:
             return Outcome(new_source, tuple(names), (), f"inserted {len(names)} tests (parsed only, not built)")

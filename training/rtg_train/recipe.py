@@ -31,8 +31,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
-from rtg_core.files import file_sha256
 from rtg_core.base_models import weights_summary
+from rtg_core.files import file_sha256, tree_sha256
 from rtg_core.model import DeviceChoice, choose_device, load_base_model, load_tokenizer, resolve_model
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2, build_tiny_qwen2
@@ -334,7 +334,7 @@ def check_same_inputs(output: Path, corpus: Corpus, model_dir: Path) -> None:
     recorded = json.loads(lock_file.read_text())
     changed = [f"dataset file {name}" for name, digest in recorded["dataset"]["files_sha256"].items()
                if corpus.sha256.get(name) != digest]
-    now = repro.tree_sha256(model_dir)
+    now = tree_sha256(model_dir)
     changed += [f"model file {name}" for name, digest in recorded["model"]["files_sha256"].items()
                 if now.get(name) != digest]
     if changed:
@@ -362,7 +362,7 @@ def setup_run_files(output: Path, config: TrainConfig, corpus: Corpus, model_dir
     trainable, total = model.get_nb_trainable_parameters()
     lock = repro.lock(
         config.hash(), config.seed,
-        model={"name": config.model.name, "directory": str(model_dir), "files_sha256": repro.tree_sha256(model_dir),
+        model={"name": config.model.name, "directory": str(model_dir), "files_sha256": tree_sha256(model_dir),
                "weights": weights_summary(model_dir),
                "trainable_parameters": trainable, "parameters": total,
                **({"note": SMOKE_NOTE} if config.model.name == TINY_QWEN2 else {})},
@@ -373,7 +373,7 @@ def setup_run_files(output: Path, config: TrainConfig, corpus: Corpus, model_dir
     writer = SummaryWriter(log_dir=str(output / "runs"), purge_step=state.step or None)
     hub_id = config.model.name != TINY_QWEN2 and not Path(config.model.name).expanduser().is_dir()
     # A directory `rtg-model fetch` built records its hub id: the adapter then names the id, and stays portable.
-    fetched_as = (weights_summary(model_dir) or {}).get("hub_id")
+    fetched_as = (lock["model"]["weights"] or {}).get("hub_id")
     base_model = config.model.name if hub_id else fetched_as or str(Path(model_dir).resolve())
     return RunFiles(output, base_model, config_yaml, lock, writer)
 

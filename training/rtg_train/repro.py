@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rtg_core.files import file_sha256
-
 _PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "tokenizers", "safetensors",
              "datasets", "huggingface-hub", "numpy")
 _ENVIRONMENT = ("PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE")
@@ -62,12 +60,6 @@ def git_commit(cwd: Path | None = None) -> str | None:
         return None
     dirty = _command_line(["git", "status", "--porcelain", "--untracked-files=no"], cwd)
     return commit + ("-dirty" if dirty else "")
-
-
-def tree_sha256(directory: Path, skip: tuple[str, ...] = ("README.md",)) -> dict[str, str]:
-    """sha256 of each file directly in `directory` (symlinks followed, as in the hub cache)."""
-    return {p.name: file_sha256(p) for p in sorted(Path(directory).iterdir())
-            if p.is_file() and p.name not in skip and not p.name.startswith(".")}
 
 
 def lock(config_hash: str, seed: int, model: dict, dataset: dict, adapters: dict[str, str]) -> dict:
