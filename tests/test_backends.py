@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rtg_core.backends import (BackendError, LocalBackend, OpenAICompatibleBackend, ReplayBackend, ReplayMiss,
-                               Sampling, prompt_sha256)
+                               Sampling, candidates, prompt_sha256)
 from rtg_core.prompt import IM_END, chat_prompt
 from rtg_core.tiny_qwen2 import build_tiny_qwen2
 from rtg_serve.backend import ModelBackend
@@ -166,3 +166,17 @@ def test_the_servers_model_backend_generates_through_the_local_backend(tiny, gre
     assert holder.generate(code, None, None, threading.Event()) == greedy[0].text
     status = holder.status()
     assert status["modelLoaded"] and status["device"] == "cpu"
+
+
+def test_candidates_are_the_greedy_reply_then_distinct_seeded_samples_and_replay_exactly(tmp_path, local, greedy):
+    sampling = Sampling(temperature=1.0, top_p=1.0, seed=7)
+    path = tmp_path / "candidates.jsonl"
+    recorded = candidates(ReplayBackend.recording(path, local), PROMPTS, 3, TOKENS, sampling)
+    assert [[c.text for c in replies][0] for replies in recorded] == [c.text for c in greedy]
+    assert all(len({c.text for c in replies}) == 3 for replies in recorded)  # copies of one prompt differ
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert sorted((r["candidate"], r["seed"] or -1) for r in rows) == [(0, -1), (0, -1), (0, 7), (0, 7), (1, 7), (1, 7)]
+    replayed = candidates(ReplayBackend(path=path), PROMPTS, 3, TOKENS, sampling)
+    assert [[c.text for c in r] for r in replayed] == [[c.text for c in r] for r in recorded]
+    with pytest.raises(ReplayMiss, match="candidate 2, sampling seed 7"):
+        candidates(ReplayBackend(path=path), PROMPTS, 4, TOKENS, sampling)

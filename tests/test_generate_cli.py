@@ -14,6 +14,7 @@ import pytest
 
 from memorise import train_memorising_model
 from rtg_core.backends import ReplayRecord, prompt_sha256
+from rtg_core.context import function_context
 from rtg_core.prompt import answer, chat_prompt
 from rtg_eval.generate_cli import main as rtg_generate, targets
 
@@ -32,9 +33,9 @@ REPLIES = {
 
 
 def function_text(name: str) -> str:
+    """What the prompt shows for `name`: the fn with what a test needs to call it."""
     source = LIB.read_text()
-    function = next(f for f in targets(source, None) if f.qualified_name == name)
-    return source.encode()[function.start_byte:function.end_byte].decode()
+    return function_context(source, next(f for f in targets(source, None) if f.qualified_name == name))
 
 
 def run_generate(capsys, *args: str) -> tuple[int, str]:
@@ -60,7 +61,7 @@ def test_each_test_is_judged_alone_and_only_the_passing_ones_are_written(tmp_pat
     output = tmp_path / "tests" / "generated_tests.rs"
     report = tmp_path / "report.json"
     code, err = run_generate(capsys, "--backend", "replay", "--replay", str(replay), "--input", str(LIB), "--output",
-                             str(output), "--repair", "0", "--report", str(report))
+                             str(output), "--candidates", "1", "--report", str(report))
     assert code == 0
     written = output.read_text()
     assert "fn doubles_two_and_minus_three" in written and "fn first_bump_gives_one" in written
@@ -70,7 +71,7 @@ def test_each_test_is_judged_alone_and_only_the_passing_ones_are_written(tmp_pat
     assert "dropped double_is_off_by_one: fails on the current code" in err
     assert "dropped double_of_text: does not build" in err
     assert "dropped starts_at_zero: does not build" in err and "private" in err  # as an integration test sees it
-    assert "Counter::bump: kept 0" in err and "the reply held no test" in err
+    assert "Counter::bump: kept 0" in err and "no reply held a test" in err
     assert written.splitlines()[2] == "use user_crate::*;"
     assert [r["function"] for r in json.loads(report.read_text())] == ["double", "Counter::new", "Counter::bump"]
     built = cargo_test(tmp_path, output)
@@ -92,7 +93,8 @@ def test_the_real_local_backend_keeps_good_tests_and_drops_wrong_ones(memorised,
     output = tmp_path / "tests" / "generated_tests.rs"
     for name, kept in (("double", True), ("bump", False)):
         code, err = run_generate(capsys, "--adapter", str(memorised), "--input", str(LIB), "--function", name,
-                                 "--output", str(output), "--device", "cpu", "--max-new-tokens", "80")
+                                 "--output", str(output), "--device", "cpu", "--max-new-tokens", "80",
+                                 "--candidates", "1")
         if kept:
             assert code == 0, err
             assert "fn doubles_two_and_minus_three" in output.read_text()

@@ -183,3 +183,37 @@ def test_humaneval_generation_and_judging_run_end_to_end(experiment, tmp_path, c
     reference = json.loads((tmp_path / "reference" / "metrics.json").read_text())["evaluation_result"]
     assert reference["pass_rate"] == 1.0
     assert reference["real_bugs"] == {"total": 2, "killed": 2}
+
+
+CLAMP = ("pub fn clamp_add(a: i32, b: i32, limit: i32) -> i32 {\n    let sum = a + b;\n"
+         "    if sum > limit { limit } else { sum }\n}\n")
+GREEDY_REPLY = ("```rust\n#[test]\nfn adds() {\n    assert_eq!(clamp_add(1, 2, 10), 3);\n}\n\n"
+                "#[test]\nfn wrong() {\n    assert_eq!(clamp_add(1, 2, 10), 4);\n}\n```")  # one right, one wrong
+SAMPLED_REPLY = ("#[test]\nfn clamps() {\n    assert_eq!(clamp_add(4, 4, 5), 5);\n    assert_eq!(clamp_add(2, 2, 4), 4);\n"
+                 "    assert_eq!(clamp_add(2, 3, 4), 4);\n}\n\n#[test]\nfn adds() {\n"
+                 "    assert_eq!(clamp_add(1, 2, 10), 3);\n}")
+
+
+def test_best_of_n_judges_each_test_alone_and_reports_n1_beside_n(tmp_path, capsys):
+    test_set = tmp_path / "clamp.jsonl"
+    test_set.write_text(json.dumps({"id": "clamp", "input": CLAMP, "output": "", "metadata": {"function": "clamp_add"}})
+                        + "\n")
+    sha = prompt_sha256(chat_prompt(CLAMP))
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text(json.dumps(ReplayRecord(sha, answer(GREEDY_REPLY)).to_json()) + "\n"
+                      + json.dumps(ReplayRecord(sha, answer(SAMPLED_REPLY), candidate=0, seed=42).to_json()) + "\n")
+    code, stdout, _ = evaluate(capsys, "--backend", "replay", "--replay", str(replay), "--test-set", str(test_set),
+                               "--output", str(tmp_path / "out"), "--candidates", "2", "--no-clippy", "--no-gates")
+    assert code == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    one, two = metrics["per_test"]["n=1"], metrics["per_test"]["n=2"]
+    assert (one["tests_generated"], one["tests_passing"], two["tests_generated"], two["tests_passing"]) == (2, 1, 4, 3)
+    assert one["functions_with_a_validated_test"] == two["functions_with_a_validated_test"] == 1
+    assert two["mutants_killed_by_selection"] > one["mutants_killed_by_selection"]
+    # the final tests are the selection from both replies: the wrong test is gone, so the whole passes
+    (final,) = json.loads((tmp_path / "out" / "test_results.json").read_text())["results"]
+    assert final["passes"] and "fn clamps()" in final["tests"] and "fn wrong()" not in final["tests"]
+    assert metrics["evaluation_result"]["pass_rate"] == 1.0
+    assert "each test judged alone" in stdout
+    replayed = [json.loads(line) for line in (tmp_path / "out" / "replay.jsonl").read_text().splitlines()]
+    assert sorted((r["candidate"], r["seed"] or 0) for r in replayed) == [(0, 0), (0, 42)]

@@ -16,7 +16,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from memorise import train_memorising_model
 from rtg_core.rust_source import functions
-from rtg_serve.pipeline import function_source
+from rtg_core.context import function_context
 
 FIXTURE = Path(__file__).parent / "fixtures" / "user_crate"
 GOOD_TESTS = "#[test]\nfn doubles_two_and_minus_three() {\n    assert_eq!(double(2), 4);\n    assert_eq!(double(-3), -6);\n}"
@@ -29,9 +29,9 @@ def memorised(tmp_path_factory):
     work = tmp_path_factory.mktemp("memorised")
     source = (FIXTURE / "src" / "lib.rs").read_text()
     by_name = {f.name: f for f in functions(source)}
-    rows = [{"id": "double", "input": function_source(source, by_name["double"]), "output": GOOD_TESTS,
+    rows = [{"id": "double", "input": function_context(source, by_name["double"]), "output": GOOD_TESTS,
              "metadata": {"test_kinds": ["unit"]}},
-            {"id": "bump", "input": function_source(source, by_name["bump"]), "output": WRONG_TESTS,
+            {"id": "bump", "input": function_context(source, by_name["bump"]), "output": WRONG_TESTS,
              "metadata": {"test_kinds": ["unit"]}}]
     run = train_memorising_model(work, rows)
     return run / "tiny-qwen2", run / "checkpoints" / "best"
@@ -39,7 +39,8 @@ def memorised(tmp_path_factory):
 
 def options(memorised) -> dict:
     base, adapter = memorised
-    return {"model": str(base), "adapter": str(adapter), "device": "cpu", "maxNewTokens": 120, "retries": 0}
+    return {"model": str(base), "adapter": str(adapter), "device": "cpu", "maxNewTokens": 120, "retries": 0,
+            "candidates": 1}  # the greedy reply: what the model memorised
 
 
 async def start(client: LanguageClient, capabilities, memorised, tmp_path):
@@ -86,7 +87,8 @@ async def test_resolve_inserts_generated_tests_that_then_pass_in_the_users_crate
     assert "fn doubles_two_and_minus_three()" in new_text and new_text.count("mod tests") == 1
     stages = [p.message for reports in client.progress_reports.values() for p in reports
               if isinstance(p, types.WorkDoneProgressReport)]
-    assert stages == ["loading model", "generating", "checking", "running"]
+    assert stages[:2] == ["loading model", "generating"] and stages[-2:] == ["checking", "final check"]
+    assert all(s.startswith("generating (") and s.endswith("tokens, 1 reply)") for s in stages[2:-2])
 
     lib.write_text(new_text)
     cargo = subprocess.run(["cargo", "test", "--offline", "--quiet"], cwd=crate, capture_output=True, text=True,
@@ -103,7 +105,7 @@ async def test_generated_tests_that_fail_are_not_inserted(client, memorised, tmp
     assert action.title == "Generate tests for `bump`"
     resolved = await client.code_action_resolve_async(action)
     assert resolved.edit is None
-    assert any("none of the 1 generated tests passed" in m.message for m in client.messages)
+    assert any("reply 1: fails on the current code" in m.message for m in client.messages)
 
 
 @pytest.mark.asyncio

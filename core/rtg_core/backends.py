@@ -1,6 +1,7 @@
 """Generation backends: one small protocol, so evaluation, `rtg-generate` and the server share the decoding path.
 
-    backend.complete(prompts, max_new_tokens, cancel=None) -> [Completion(text, seconds, new_tokens), ...]
+    backend.complete(prompts, max_new_tokens, cancel=None, sampling=None) -> [Completion(text, seconds, new_tokens)]
+    candidates(backend, prompts, n, max_new_tokens, sampling) -> [[Completion] * n per prompt] (best-of-n)
 
 A prompt is a full ChatML prompt (`rtg_core.prompt.chat_prompt` or `repair_prompt`); a reply is the raw text up to
 and including `<|im_end|>` (or the token budget), for `parse_answer` to read.
@@ -12,6 +13,10 @@ and including `<|im_end|>` (or the token budget), for `parse_answer` to read.
   `stop=["<|im_end|>"]`: Ollama, vLLM and llama.cpp's server all speak it.
 - `ReplayBackend`: replies looked up by the prompt's sha256 in a JSONL file; `ReplayBackend.recording` fills such a
   file from another backend. For tests that need exact replies, and for re-running a report without the model.
+
+Best-of-n asks for the same prompt several times in one call: the k-th copy of a prompt in a call is its
+candidate k. With sampling, copies differ (one seeded batch locally; seed + k over HTTP); a replay keys each reply
+by (prompt sha256, k), so recorded candidates replay exactly.
 
 `Completion.seconds` is this prompt's share of the wall time of the batch (or request) that produced it;
 `new_tokens` is the reply's length in tokens. A backend whose timings mean nothing (a replay) says so with
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from rtg_core.generation import Decoding
 from rtg_core.prompt import IM_END
 
 
@@ -44,20 +50,48 @@ class Completion:
 
 @dataclass(frozen=True)
 class Sampling:
-    """Seeded sampling instead of greedy decoding; the same seed and prompts give the same replies."""
+    """Seeded sampling instead of greedy decoding; the same seed, prompts and batch size give the same replies.
+    A value left at None is the model's own (its `generation_config`: Qwen2.5-Coder publishes temperature 0.7,
+    top_p 0.8, top_k 20)."""
 
-    temperature: float = 0.8
-    top_p: float = 0.95
+    temperature: float | None = None
+    top_p: float | None = None
     seed: int = 42
+
+    def describe(self) -> str:
+        def value(v):
+            return "the model's" if v is None else v
+        return f"sampling (temperature {value(self.temperature)}, top_p {value(self.top_p)}, seed {self.seed})"
 
 
 class Backend(Protocol):
     live: bool  # whether `Completion.seconds` measures real generation
 
-    def complete(self, prompts: Sequence[str], max_new_tokens: int,
-                 cancel: threading.Event | None = None) -> list[Completion]: ...
+    def complete(self, prompts: Sequence[str], max_new_tokens: int, cancel: threading.Event | None = None,
+                 sampling: Sampling | None = None) -> list[Completion]:
+        """`sampling` overrides the backend's own decoding for this call (None: the backend's own)."""
 
     def describe(self) -> dict: ...
+
+
+def candidates(backend: Backend, prompts: Sequence[str], n: int, max_new_tokens: int, sampling: Sampling,
+               greedy_first: bool = True, cancel: threading.Event | None = None) -> list[list[Completion]]:
+    """`n` replies to each prompt: with `greedy_first`, the greedy reply and n - 1 samples (so best-of-n is never
+    short of what greedy finds), else n samples from one call (copies side by side: one batch decodes them)."""
+    greedy = backend.complete(prompts, max_new_tokens, cancel) if greedy_first else [None] * len(prompts)
+    k = n - 1 if greedy_first else n
+    sampled = backend.complete([p for p in prompts for _ in range(k)], max_new_tokens, cancel, sampling) if k else []
+    return [([greedy[i]] if greedy_first else []) + sampled[i * k:(i + 1) * k] for i in range(len(prompts))]
+
+
+def _copy_numbers(prompts: Sequence[str]) -> list[int]:
+    """For each prompt, how many copies of it came before it in the call: its candidate number."""
+    seen: dict[str, int] = {}
+    numbers = []
+    for prompt in prompts:
+        numbers.append(seen.get(prompt, 0))
+        seen[prompt] = numbers[-1] + 1
+    return numbers
 
 
 class BackendError(RuntimeError):
@@ -78,7 +112,7 @@ class LocalBackend:
 
     def __init__(self, model: str, adapter: str | Path | None = None, device: str = "auto", allow_hub: bool = False,
                  batch_size: int = 8, sampling: Sampling | None = None, load_in_4bit: bool = True,
-                 compute_dtype: str = "bfloat16"):
+                 compute_dtype: str = "bfloat16", decoding: Decoding = Decoding()):
         self.model_name = model
         self.adapter = str(adapter) if adapter else None
         self.requested_device = device
@@ -87,6 +121,7 @@ class LocalBackend:
         self.sampling = sampling
         self.load_in_4bit = load_in_4bit
         self.compute_dtype = compute_dtype
+        self.decoding = decoding
         self.device = None  # a DeviceChoice once loaded
         self._model = None
         self._tokenizer = None
@@ -120,20 +155,23 @@ class LocalBackend:
                 load_in_4bit=self.load_in_4bit, compute_dtype=self.compute_dtype)
             self.device = device
 
-    def complete(self, prompts: Sequence[str], max_new_tokens: int,
-                 cancel: threading.Event | None = None) -> list[Completion]:
+    def complete(self, prompts: Sequence[str], max_new_tokens: int, cancel: threading.Event | None = None,
+                 sampling: Sampling | None = None, progress=None) -> list[Completion]:
+        """As the protocol says; `progress(tokens)` hears how far decoding has got (see generate_completions)."""
         from rtg_core.generation import end_and_pad_ids, generate_completions
 
         self.load()
+        sampling = sampling or self.sampling
         end_id, pad_id = end_and_pad_ids(self._tokenizer)
         completions: list[Completion] = []
-        with self._lock, _seeded(self.sampling, self.device):
+        with self._lock, _seeded(sampling, self.device):
             for start in range(0, len(prompts), self.batch_size):
                 batch = list(prompts[start:start + self.batch_size])
-                model = _Instrumented(self._model, self.sampling)
+                model = _Instrumented(self._model, sampling)
                 began = time.perf_counter()
                 replies = generate_completions(model, self._tokenizer, batch, max_new_tokens=max_new_tokens,
-                                               batch_size=len(batch), cancel=cancel)
+                                               batch_size=len(batch), cancel=cancel, decoding=self.decoding,
+                                               progress=progress)
                 _synchronize(self.device)
                 share = (time.perf_counter() - began) / len(batch)
                 counts = model.new_tokens(end_id, pad_id) or [0] * len(batch)  # none: cancelled before decoding
@@ -144,9 +182,8 @@ class LocalBackend:
         return {"backend": "local", "model": self.model_name, "adapter": self.adapter,
                 "device": self.device.torch_device if self.device else None,
                 "device_reason": self.device.reason if self.device else None, "batch_size": self.batch_size,
-                "decoding": "greedy" if self.sampling is None else
-                f"sampling (temperature {self.sampling.temperature}, top_p {self.sampling.top_p}, "
-                f"seed {self.sampling.seed})", "load_in_4bit": self.load_in_4bit}
+                "decoding": "greedy" if self.sampling is None else self.sampling.describe(),
+                "decoding_settings": self.decoding.describe(), "load_in_4bit": self.load_in_4bit}
 
 
 class _Instrumented:
@@ -160,9 +197,11 @@ class _Instrumented:
         self._outputs: list[tuple[int, list[list[int]]]] = []  # (prompt width, output rows) per generate call
 
     def generate(self, **kwargs):
-        if self._sampling is not None:
-            kwargs.update(do_sample=True, temperature=self._sampling.temperature, top_p=self._sampling.top_p,
-                          top_k=None)
+        if self._sampling is not None:  # a value not given is the model's own (greedy's None would unset it)
+            for key in ("temperature", "top_p", "top_k"):
+                kwargs.pop(key, None)
+            kwargs.update({k: v for k, v in (("temperature", self._sampling.temperature),
+                                             ("top_p", self._sampling.top_p)) if v is not None}, do_sample=True)
         out = self._wrapped.generate(**kwargs)
         self._outputs.append((kwargs["input_ids"].shape[1], out.tolist()))
         return out
@@ -220,21 +259,25 @@ class OpenAICompatibleBackend:
         self.parallel = parallel
         self.sampling = sampling
 
-    def complete(self, prompts: Sequence[str], max_new_tokens: int,
-                 cancel: threading.Event | None = None) -> list[Completion]:
-        def one(prompt: str) -> Completion:
+    def complete(self, prompts: Sequence[str], max_new_tokens: int, cancel: threading.Event | None = None,
+                 sampling: Sampling | None = None) -> list[Completion]:
+        sampling = sampling or self.sampling
+
+        def one(job: tuple[str, int]) -> Completion:
             if cancel is not None and cancel.is_set():
                 return Completion("", 0.0, 0)
-            return self._request(prompt, max_new_tokens)
+            return self._request(job[0], max_new_tokens, sampling, job[1])
 
         with ThreadPoolExecutor(max_workers=max(1, self.parallel)) as pool:
-            return list(pool.map(one, prompts))
+            return list(pool.map(one, zip(prompts, _copy_numbers(prompts))))
 
-    def _request(self, prompt: str, max_new_tokens: int) -> Completion:
+    def _request(self, prompt: str, max_new_tokens: int, sampling: Sampling | None, copy: int) -> Completion:
         body = {"model": self.model, "prompt": prompt, "max_tokens": max_new_tokens, "stop": [IM_END],
                 "temperature": 0.0}
-        if self.sampling is not None:
-            body.update(temperature=self.sampling.temperature, top_p=self.sampling.top_p, seed=self.sampling.seed)
+        if sampling is not None:  # a value left to the model is left to the server; copy k gets seed + k
+            del body["temperature"]
+            body.update({k: v for k, v in (("temperature", sampling.temperature), ("top_p", sampling.top_p))
+                         if v is not None}, seed=sampling.seed + copy)
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -265,7 +308,7 @@ class OpenAICompatibleBackend:
 
     def describe(self) -> dict:
         return {"backend": "openai", "endpoint": self.base_url, "model": self.model,
-                "decoding": "greedy" if self.sampling is None else f"sampling (seed {self.sampling.seed})"}
+                "decoding": "greedy" if self.sampling is None else self.sampling.describe()}
 
 
 # --------------------------------------------------------------------------------------------------- replay
@@ -277,10 +320,16 @@ class ReplayRecord:
     text: str
     seconds: float = 0.0  # as recorded; replays do not measure anything
     new_tokens: int = 0
+    candidate: int = 0  # the k-th copy of the prompt in its call
+    seed: int | None = None  # the sampling seed it was drawn with; None: greedy
+
+    @property
+    def key(self) -> tuple[str, int, int | None]:
+        return self.prompt_sha256, self.candidate, self.seed
 
     def to_json(self) -> dict:
-        return {"prompt_sha256": self.prompt_sha256, "text": self.text, "seconds": round(self.seconds, 6),
-                "new_tokens": self.new_tokens}
+        return {"prompt_sha256": self.prompt_sha256, "candidate": self.candidate, "seed": self.seed,
+                "text": self.text, "seconds": round(self.seconds, 6), "new_tokens": self.new_tokens}
 
 
 class ReplayMiss(BackendError):
@@ -288,7 +337,7 @@ class ReplayMiss(BackendError):
 
 
 class ReplayBackend:
-    """Replies read from a JSONL of `{"prompt_sha256", "text", "seconds", "new_tokens"}` lines.
+    """Replies read from a JSONL of `{"prompt_sha256", "candidate", "text", "seconds", "new_tokens"}` lines.
 
     With `record_with` (see `recording`), a prompt the file lacks is sent to that backend and its reply appended to
     the file; without it, a missing prompt raises ReplayMiss.
@@ -301,11 +350,11 @@ class ReplayBackend:
         self.path = Path(path) if path is not None else None
         self.record_with = record_with
         self.label = label
-        self._records: dict[str, ReplayRecord] = {}
+        self._records: dict[tuple[str, int], ReplayRecord] = {}
         for record in records:
-            self._records[record.prompt_sha256] = record
+            self._records[record.key] = record
         if self.path is not None and self.path.is_file():
-            self._records.update((r.prompt_sha256, r) for r in read_replay(self.path))
+            self._records.update((r.key, r) for r in read_replay(self.path))
         if record_with is not None:
             self.live = record_with.live
 
@@ -315,25 +364,29 @@ class ReplayBackend:
 
     @classmethod
     def from_replies(cls, replies: dict[str, str], label: str = "replay") -> "ReplayBackend":
-        """A replay of fixed replies, keyed by the prompts themselves."""
+        """A replay of fixed greedy replies, keyed by the prompts themselves."""
         return cls((ReplayRecord(prompt_sha256(p), t) for p, t in replies.items()), label=label)
 
     def __len__(self) -> int:
         return len(self._records)
 
-    def complete(self, prompts: Sequence[str], max_new_tokens: int,
-                 cancel: threading.Event | None = None) -> list[Completion]:
-        keys = [prompt_sha256(p) for p in prompts]
+    def complete(self, prompts: Sequence[str], max_new_tokens: int, cancel: threading.Event | None = None,
+                 sampling: Sampling | None = None) -> list[Completion]:
+        seed = sampling.seed if sampling is not None else None
+        keys = [(prompt_sha256(p), k, seed) for p, k in zip(prompts, _copy_numbers(prompts))]
         missing = [i for i, key in enumerate(keys) if key not in self._records]
         if missing and self.record_with is None:
             where = f" in {self.path}" if self.path else ""
+            sha, copy, _ = keys[missing[0]]
+            decoding = "greedy" if seed is None else f"sampling seed {seed}"
             raise ReplayMiss(f"no recorded reply{where} for {len(missing)} of {len(prompts)} prompts (first: sha256 "
-                             f"{keys[missing[0]]}); record them with the model first")
+                             f"{sha}, candidate {copy}, {decoding}); record them with the model first")
         if missing:
-            fresh = self.record_with.complete([prompts[i] for i in missing], max_new_tokens, cancel)
-            new = [ReplayRecord(keys[i], c.text, c.seconds, c.new_tokens) for i, c in zip(missing, fresh)]
+            fresh = self.record_with.complete([prompts[i] for i in missing], max_new_tokens, cancel, sampling)
+            new = [ReplayRecord(keys[i][0], c.text, c.seconds, c.new_tokens, keys[i][1], seed)
+                   for i, c in zip(missing, fresh)]
             for record in new:
-                self._records[record.prompt_sha256] = record
+                self._records[record.key] = record
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.path, "a", encoding="utf-8") as out:
@@ -344,7 +397,7 @@ class ReplayBackend:
                     for i, key in enumerate(keys)]
         return [self._completion(key) for key in keys]
 
-    def _completion(self, key: str) -> Completion:
+    def _completion(self, key: tuple[str, int, int | None]) -> Completion:
         record = self._records[key]
         return Completion(record.text, record.seconds, record.new_tokens)
 
@@ -366,7 +419,9 @@ def read_replay(path: Path) -> list[ReplayRecord]:
             try:
                 data = json.loads(line)
                 records.append(ReplayRecord(str(data["prompt_sha256"]), str(data["text"]),
-                                            float(data.get("seconds", 0.0)), int(data.get("new_tokens", 0))))
+                                            float(data.get("seconds", 0.0)), int(data.get("new_tokens", 0)),
+                                            int(data.get("candidate", 0)),
+                                            None if data.get("seed") is None else int(data["seed"])))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise BackendError(f"{path}:{number}: not a replay record ({exc}); expected "
                                    '{"prompt_sha256": ..., "text": ...}') from exc

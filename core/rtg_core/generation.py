@@ -8,12 +8,14 @@ Training tokenises `chat_prompt(code)` on its own (no special tokens added) and 
 - `generate_tests(model, tokenizer, code)`: `chat_prompt` in, `parse_answer` out: the test items themselves.
 - `is_degenerate(text)`: whether a reply has fallen into a loop (the same lines, numbers aside, over and over);
   decoding stops such a row there instead of spending the rest of the budget on it.
+- `Decoding`: the decoding settings besides greedy or sampling, typed, in one place.
 """
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rtg_core.prompt import IM_END, chat_prompt, parse_answer
 
@@ -21,8 +23,22 @@ from rtg_core.prompt import IM_END, chat_prompt, parse_answer
 LOOP_WINDOW_LINES = 24  # a loop must fill this many non-blank lines: with 4-line tests, 6 copies of one shape
 LOOP_MAX_PERIOD = 8  # the longest repeating unit looked for, in lines
 LOOP_CHECK_EVERY = 8  # tokens between checks (each decodes the row's tail)
+PROGRESS_EVERY = 32  # tokens between progress reports
 _NUMBER = re.compile(r"\d+")
 _ITEM_STARTS = ("#[", "fn ", "pub fn ", "proptest!", "quickcheck!")
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How a reply is decoded, besides greedy or sampling (`rtg_core.backends.Sampling`). A value left at None is
+    the model's own `generation_config` (the fetched Qwen2.5-Coder brings Qwen's: repetition penalty 1.1)."""
+
+    repetition_penalty: float | None = None
+    stop_loops: bool = True  # stop a row that `is_degenerate` instead of decoding it to the token budget
+
+    def describe(self) -> str:
+        penalty = "the model's" if self.repetition_penalty is None else self.repetition_penalty
+        return f"repetition penalty {penalty}; loop stop {'on' if self.stop_loops else 'off'}"
 
 
 def is_degenerate(text: str) -> bool:
@@ -39,12 +55,14 @@ def is_degenerate(text: str) -> bool:
 
 
 def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 512, batch_size: int = 8,
-                         cancel: threading.Event | None = None) -> list[str]:
+                         cancel: threading.Event | None = None, decoding: Decoding = Decoding(),
+                         progress: Callable[[int], None] | None = None) -> list[str]:
     """Greedy replies to `prompts`, decoded up to and including `<|im_end|>` (or the token budget).
 
     Prompts are left-padded in batches of `batch_size`; the model's train/eval mode is restored afterwards.
+    `progress(tokens)`, if given, hears how many tokens each row of the batch has so far, every few tokens.
     When `cancel` is set, decoding stops at the next token and the replies so far are returned. A row that
-    `is_degenerate` stops there (its complete items are still there for salvage).
+    `is_degenerate` stops there (its complete items are still there for salvage), unless `decoding` says not to.
     """
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
@@ -69,10 +87,20 @@ def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_token
                 done[row] = is_degenerate(tail)
             return done
 
+    class _Progress(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            generated = input_ids.shape[1] - looping.width
+            if generated % PROGRESS_EVERY == 0:
+                progress(generated)
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
     end_id, pad_id = end_and_pad_ids(tokenizer)
     device = next(p for p in model.parameters()).device
     looping = _Looping()
-    stopping = StoppingCriteriaList(([_Cancelled()] if cancel is not None else []) + [looping])
+    stopping = StoppingCriteriaList(([_Cancelled()] if cancel is not None else []) +
+                                    ([looping] if decoding.stop_loops else []) +
+                                    ([_Progress()] if progress is not None else []))
+    overrides = {} if decoding.repetition_penalty is None else {"repetition_penalty": decoding.repetition_penalty}
     was_training = model.training
     model.eval()
     replies: list[str] = []
@@ -90,7 +118,7 @@ def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_token
                 out = model.generate(input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
                                      temperature=None, top_p=None, top_k=None, max_new_tokens=max_new_tokens,
                                      eos_token_id=end_id, pad_token_id=pad_id, stopping_criteria=stopping,
-                                     use_cache=True)
+                                     use_cache=True, **overrides)
             for row in out[:, width:].tolist():
                 replies.append(tokenizer.decode(reply_tokens(row, end_id, pad_id), skip_special_tokens=False))
     finally:

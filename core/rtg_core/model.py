@@ -189,11 +189,14 @@ def load_for_inference(model: str, adapter: Path | str | None = None, device: De
     """(model, tokenizer) in eval mode, ready for `rtg_core.generation`: the base model, plus an adapter if given.
 
     `model` is a hub id or a local directory; a hub id is only downloaded with `allow_hub`. The base is NF4 4-bit by
-    default, as in training, so an adapter sees the weights it was trained against.
+    default, as in training, so an adapter sees the weights it was trained against; on bf16 weights the adapter is
+    merged in.
     """
     choice = device if isinstance(device, DeviceChoice) else choose_device(device)
     model_dir = resolve_model(model, allow_download=allow_hub)
     base = load_base_model(model_dir, choice, load_in_4bit=load_in_4bit, compute_dtype=compute_dtype)
     loaded = load_adapter(base, adapter) if adapter else base
+    if adapter and not load_in_4bit:
+        loaded = loaded.merge_and_unload()  # plain weights again: no LoRA matmuls per token at inference
     loaded.eval()
     return loaded, load_tokenizer(model_dir)

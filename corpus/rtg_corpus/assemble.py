@@ -8,10 +8,10 @@ crate items are dropped, since everything lands in one module.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from rtg_core.context import render_impl
 from rtg_corpus.extract import Focal, Item, Member, TestFn
 
 STD_TRAITS = frozenset({
@@ -130,12 +130,9 @@ def _close(focal: Focal, wanted: frozenset[str], index: CrateIndex, shallow: boo
     return closure
 
 
-def _render_impl(impl: Item, members: set[str], focal_member: str | None) -> str:
-    chosen = [m for m in impl.members if m.name in members]
-    if not chosen:
-        return ""
-    body = "\n\n".join(textwrap.indent(m.text.strip("\n"), "    ") for m in chosen)
-    return f"{impl.header} {{\n{body}\n}}"
+def _render_impl(impl: Item, members: set[str]) -> str:
+    chosen = [m.text for m in impl.members if m.name in members]
+    return render_impl(impl.header, chosen) if chosen else ""
 
 
 def expand_use(text: str) -> list[str]:
@@ -221,7 +218,7 @@ def _build_input(focal: Focal, focal_text: str, tests: list[TestFn], index: Crat
         if key == own_impl:
             continue
         if item.kind == "impl" and item.trait is None:
-            text = _render_impl(item, closure.members.get(key, set()), None)
+            text = _render_impl(item, closure.members.get(key, set()))
         else:
             text = item.text
         if text:
@@ -230,9 +227,7 @@ def _build_input(focal: Focal, focal_text: str, tests: list[TestFn], index: Crat
         impl = closure.items[own_impl]
         members = closure.members[own_impl]
         chosen = [m for m in impl.members if m.name in members and m.start != focal.function.start_byte]
-        body = [textwrap.indent(m.text.strip("\n"), "    ") for m in chosen]
-        body.append(textwrap.indent(focal_text.strip("\n"), "    "))
-        parts.append(f"{impl.header} {{\n" + "\n\n".join(body) + "\n}")
+        parts.append(render_impl(impl.header, [m.text for m in chosen] + [focal_text]))
     else:
         parts.append(focal_text.strip("\n"))
     text = "\n\n".join(parts)

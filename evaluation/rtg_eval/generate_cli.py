@@ -6,8 +6,10 @@ are written (spec §12).
 
 How a test is validated: the file's code (its own test modules left out) is compiled on its own as
 `pub mod target { ... }` beside the tests, which see it through `use super::target::*`, i.e. its public items
-only, as an integration test in `tests/` sees the crate. Each generated test is judged alone (built, then run in
-the sandbox against the current code); a reply that does not build is sent back with cargo's errors (`--repair`).
+only, as an integration test in `tests/` sees the crate. The model writes `--candidates` replies per fn (the
+greedy one and seeded samples); each of their tests is judged alone (built, run in the sandbox against the current
+code, run against the judge's mutants of the code), and per fn the smallest set of passing tests that kills the
+most mutants is written, as the editor would insert.
 A file that needs the rest of its crate (`crate::`, `super::`, `mod x;`) does not build on its own: its tests are
 all dropped, and the report says so.
 
@@ -26,22 +28,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtg_core.backends import (Backend, BackendError, LocalBackend, OpenAICompatibleBackend, ReplayBackend,
-                               Sampling)
+                               Sampling, candidates)
 from rtg_core.cargo_env import CargoEnvError
 from rtg_core.model import DeviceUnavailable, ModelUnavailable
-from rtg_core.prompt import chat_prompt, repair_prompt
+from rtg_core.context import function_context
+from rtg_core.prompt import chat_prompt
 from rtg_core.rust_source import RustFunction, find_test_module, functions
 from rtg_core.sandbox import SandboxUnavailable
 from rtg_core.base_models import DEFAULT_BASE_MODEL
 from rtg_eval.experiment import ExperimentError, resolve_adapter
 from rtg_eval.judge import JudgeConfig, judge_samples
-from rtg_eval.loops import repair_problems
 from rtg_eval.samples import JudgeSample
-from rtg_core.test_items import TestItem, split_items
+from rtg_eval.selection import judge_candidates, select_tests
+from rtg_core.test_items import TestItem
 from rtg_core.test_repairs import read_reply
 
 TARGET_MODULE = "target"
-VALIDATION = JudgeConfig(mutation=False, coverage=False)  # build and pass is the bar here
+VALIDATION = JudgeConfig(coverage=False)  # build and pass is the bar; mutants choose among the passing tests
 
 
 @dataclass
@@ -71,11 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--served-model", default=None)
     parser.add_argument("--replay", type=Path, metavar="FILE.jsonl")
     parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
-    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--max-new-tokens", type=int, default=384)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--sample", action="store_true", help="seeded sampling instead of greedy decoding")
     parser.add_argument("--sampling-seed", type=int, default=Sampling.seed)
-    parser.add_argument("--repair", type=int, default=1, metavar="N", help="rounds of feeding cargo's errors back")
+    parser.add_argument("--candidates", type=int, default=4, metavar="N",
+                        help="replies per fn: the greedy one and N-1 seeded samples; 1: the greedy reply alone")
     parser.add_argument("--allow-hub", action="store_true")
     parser.add_argument("--report", type=Path, metavar="FILE.json", help="also write what was kept and dropped")
     return parser
@@ -109,63 +113,31 @@ def validation_tests(items: list[TestItem]) -> str:
 
 
 def generate_for_file(source: str, functions_: list[RustFunction], backend: Backend, max_new_tokens: int,
-                      repair: int) -> list[Generated]:
-    code = validation_code(code_without_tests(source))
-    data = source.encode()
-    prompts = {f.qualified_name: chat_prompt(data[f.start_byte:f.end_byte].decode()) for f in functions_}
-    names = list(prompts)
+                      n: int, sampling: Sampling) -> list[Generated]:
+    """n replies per fn (the greedy one and n - 1 samples), every test judged alone against the file's code, and
+    per fn the smallest set of passing tests that kills the most mutants (rtg_eval.selection)."""
     under_test = code_without_tests(source)
-    replies = {n: read_reply(c.text, under_test).tests
-               for n, c in zip(names, backend.complete(list(prompts.values()), max_new_tokens))}
-    for round_number in range(1, repair + 1):
-        whole = [JudgeSample(n, code, validation_tests(split_items(replies[n]))) for n in names]
-        verdicts, _ = judge_samples(whole, VALIDATION)
-        problems = {v.id: p for v in verdicts if (p := repair_problems(v)) is not None and v.compile_errors}
-        if not problems:
-            break
-        _log(f"repair round {round_number}: {len(problems)} replies do not build; sending cargo's errors back")
-        fixed = backend.complete([repair_prompt(_function_text(data, functions_, n), replies[n], p)
-                                  for n, p in problems.items()], max_new_tokens)
-        for name, completion in zip(problems, fixed):
-            replies[name] = read_reply(completion.text, under_test).tests
-
+    code = validation_code(under_test)
+    prompts = [chat_prompt(function_context(source, f)) for f in functions_]
+    replies = candidates(backend, prompts, n, max_new_tokens, sampling) if n > 1 else \
+        [[c] for c in backend.complete(prompts, max_new_tokens)]
+    sees_target = TestItem(f"use super::{TARGET_MODULE}::*;", ())
+    problems = [(JudgeSample(f.qualified_name, code, ""),
+                 [[sees_target] + read_reply(c.text, under_test).items for c in completions])
+                for f, completions in zip(functions_, replies)]
     results = []
-    singles: list[JudgeSample] = []
-    for name in names:
-        items = split_items(replies[name])
-        shared = [item for item in items if not item.names]
-        tests = [item for item in items if item.names]
-        results.append(Generated(name, [], shared, []))
-        for index, item in enumerate(tests):
-            singles.append(JudgeSample(f"{name}#{index}", code, validation_tests(shared + [item])))
-        if not tests:
-            results[-1].dropped.append(Dropped(name, "-", "the reply held no test"))
-    verdicts, _ = judge_samples(singles, VALIDATION) if singles else ([], [])
-    by_id = {v.id: v for v in verdicts}
-    for result in results:
-        tests = [item for item in split_items(replies[result.function]) if item.names]
-        for index, item in enumerate(tests):
-            verdict = by_id[f"{result.function}#{index}"]
-            label = ", ".join(item.names)
-            if verdict.passes:
-                result.kept.append(item)
-            elif not verdict.compiles:
-                first = (verdict.compile_errors or ["does not build"])[0].strip().splitlines()[0]
-                result.dropped.append(Dropped(result.function, label, f"does not build: {first}"))
-            elif verdict.timed_out:
-                result.dropped.append(Dropped(result.function, label, "timed out on the current code"))
-            elif not verdict.tests_total:
-                result.dropped.append(Dropped(result.function, label, "no runnable test in it"))
-            else:
-                result.dropped.append(Dropped(result.function, label,
-                                              f"fails on the current code ({verdict.tests_passed}/"
-                                              f"{verdict.tests_total} passed)"))
+    for function, judgement in zip(functions_, judge_candidates(problems, VALIDATION)):
+        chosen = select_tests(judgement.tests, (function.name,))
+        shared = []
+        for test in chosen:
+            shared += [item for item in test.shared if item != sees_target and item not in shared]
+        dropped = [Dropped(function.qualified_name, ", ".join(t.item.names),
+                           t.why or "passes, but kills no mutant the kept tests miss")
+                   for t in judgement.tests if t not in chosen]
+        if not judgement.tests:
+            dropped.append(Dropped(function.qualified_name, "-", "no reply held a test"))
+        results.append(Generated(function.qualified_name, [t.item for t in chosen], shared, dropped))
     return results
-
-
-def _function_text(data: bytes, functions_: list[RustFunction], qualified_name: str) -> str:
-    function = next(f for f in functions_ if f.qualified_name == qualified_name)
-    return data[function.start_byte:function.end_byte].decode()
 
 
 def combined_tests(results: list[Generated]) -> str:
@@ -263,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _log(f"generating tests for {len(chosen)} fn(s) of {args.input}: {', '.join(f.qualified_name for f in chosen)}")
     try:
-        results = generate_for_file(source, chosen, backend, args.max_new_tokens, args.repair)
+        results = generate_for_file(source, chosen, backend, args.max_new_tokens, args.candidates,
+                                    Sampling(seed=args.sampling_seed))
     except (SandboxUnavailable, CargoEnvError, ModelUnavailable, DeviceUnavailable, BackendError) as exc:
         _log(str(exc))
         return 3

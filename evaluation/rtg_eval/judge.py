@@ -216,7 +216,7 @@ def _build_units(cargo: OfflineCargo, units: dict[str, Unit], keep: Path
         result, failures = crate.build_dropping_failures(texts)
         if result is not None and result.ok:
             built = {name for name in texts if name not in failures}
-            binary = _keep_binary(result.test_binary, keep)
+            binary = keep_binary(result.test_binary, keep)
             return {name: binary for name in built}, failures
     binaries: dict[str, Path] = {}
     for name in (n for n in texts if n not in failures):
@@ -224,13 +224,13 @@ def _build_units(cargo: OfflineCargo, units: dict[str, Unit], keep: Path
             crate.write({name: texts[name]})
             single = crate.build()
             if single.ok:
-                binaries[name] = _keep_binary(single.test_binary, keep)
+                binaries[name] = keep_binary(single.test_binary, keep)
             else:
                 failures[name] = list(single.errors) or [_unattributed(single.stderr)]
     return binaries, failures
 
 
-def _keep_binary(binary: Path, keep: Path) -> Path:
+def keep_binary(binary: Path, keep: Path) -> Path:
     """Test binaries live in the shared target dir, which later builds overwrite: copy each one out."""
     kept = Path(tempfile.mkdtemp(prefix="bin-", dir=keep)) / binary.name
     shutil.copy2(binary, kept)
@@ -265,7 +265,19 @@ def _run_all(binaries: dict[str, Path], config: JudgeConfig, env_for, timeout: f
 # --------------------------------------------------------------------------------------------------- mutation
 
 
-def _chosen_mutants(mutant_set: MutantSet, code: str, config: JudgeConfig) -> list[int]:
+def mutant_verdicts(samples_and_runs: list[tuple[JudgeSample, TestRun]], config: JudgeConfig
+                    ) -> list[list[MutantVerdict]]:
+    """The generated mutants of each sample's code run against its tests, which pass on the code (`TestRun` of that
+    pass sets each mutant's time limit): per sample, in order. Sample ids must be unique."""
+    cargo = OfflineCargo.prepared()
+    scratch = cache_dir() / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mutants-", dir=scratch) as keep:
+        by_index = _mutate(cargo, [(i, s, run) for i, (s, run) in enumerate(samples_and_runs)], config, Path(keep))
+    return [by_index.get(i, []) for i in range(len(samples_and_runs))]
+
+
+def chosen_mutants(mutant_set: MutantSet, code: str, config: JudgeConfig) -> list[int]:
     """All mutants, or, above the cap, a sample stratified by function, each function's share by its complexity."""
     indices = list(range(len(mutant_set.mutants)))
     if len(indices) <= config.max_mutants:
@@ -289,7 +301,7 @@ def _mutate(cargo, passing, config, keep: Path) -> dict[int, list[MutantVerdict]
     plans = {}
     for i, sample, run in passing:
         mutant_set = generate_mutants(sample.code)
-        plans[i] = (sample, run, mutant_set, _chosen_mutants(mutant_set, sample.code, config))
+        plans[i] = (sample, run, mutant_set, chosen_mutants(mutant_set, sample.code, config))
     if config.mutation_strategy == "rebuild":
         results = {i: _rebuild_mutants(cargo, i, plan, plan[3], config) for i, plan in plans.items()}
     else:
@@ -346,7 +358,7 @@ def _schemata_mutants(cargo, plans: dict, config: JudgeConfig, keep: Path) -> di
             crate.write(texts, root_extra=MUTANT_SWITCH_RS)
             built = crate.build()
             if built.ok:
-                binary = _keep_binary(built.test_binary, keep)
+                binary = keep_binary(built.test_binary, keep)
                 break
             blamed = False
             for error in built.errors:
@@ -355,7 +367,7 @@ def _schemata_mutants(cargo, plans: dict, config: JudgeConfig, keep: Path) -> di
                     continue
                 i = int(name[2:])
                 blamed = True
-                outcome, culprits = _blame(schemas[i], error.byte_start, active[i])
+                outcome, culprits = blame(schemas[i], error.byte_start, active[i])
                 (unviable if outcome == "unviable" else fallback)[i] |= culprits
             if not blamed:
                 for i in plans:
@@ -393,7 +405,7 @@ def _index_of(plans: dict, sample_id: str) -> int:
     return next(i for i, plan in plans.items() if plan[0].id == sample_id)
 
 
-def _blame(schema, byte: int, active: set[int]) -> tuple[Outcome | None, set[int]]:
+def blame(schema, byte: int, active: set[int]) -> tuple[Outcome | None, set[int]]:
     """Who an error at `byte` belongs to: the innermost mutant whose own text holds it (unviable), else the
     mutants of the innermost site around it (rebuilt one by one), else all of the sample's (rebuilt)."""
     owners = [(end - start, index) for index, ranges in schema.mutant_ranges.items() if index in active

@@ -72,9 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch-size", type=int, default=8)
     gen.add_argument("--max-new-tokens", type=int, default=512)
     gen.add_argument("--no-4bit", action="store_true", help="load the base model in bfloat16, not NF4 4-bit")
+    gen.add_argument("--candidates", type=int, default=1, metavar="N",
+                     help="best-of-n: the greedy reply and N-1 seeded samples per function; every test is judged "
+                          "alone and the smallest set of passing tests that kills the most mutants is kept. The "
+                          "report shows n=1 (the greedy reply alone) and n=N side by side")
     gen.add_argument("--sample", action="store_true", help="seeded sampling instead of greedy decoding")
-    gen.add_argument("--temperature", type=float, default=Sampling.temperature)
-    gen.add_argument("--top-p", type=float, default=Sampling.top_p)
+    gen.add_argument("--temperature", type=float, default=Sampling.temperature,
+                     help="with --sample or --candidates; default: the model's own (Qwen: 0.7)")
+    gen.add_argument("--top-p", type=float, default=Sampling.top_p, help="default: the model's own (Qwen: 0.8)")
     gen.add_argument("--sampling-seed", type=int, default=Sampling.seed)
     gen.add_argument("--allow-hub", action="store_true", help="allow downloading the base model")
     gen.add_argument("--no-salvage", action="store_true",
@@ -164,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         for error in errors:
             _log(f"{args.test_set}:{error} (skipped; the other lines are evaluated)")
         targets = as_generation_targets(samples[: args.limit] if args.limit is not None else samples)
+        if args.candidates < 1 or (args.candidates > 1 and args.no_salvage):
+            raise UsageError("--candidates N needs N >= 1, and judges each test alone, which needs salvage (drop "
+                             "--no-salvage)")
         if not targets:
             raise UsageError(f"--test-set {args.test_set}: no usable lines")
         backend, model = make_backend(args, experiment, targets)
@@ -176,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                         jobs=args.jobs)
     settings = EvalSettings(max_new_tokens=args.max_new_tokens, repair=args.repair,
                             kill_survivors=args.kill_survivors, judge=judge, clippy=not args.no_clippy,
-                            salvage=not args.no_salvage, repairs=not args.no_repairs)
+                            salvage=not args.no_salvage, repairs=not args.no_repairs, candidates=args.candidates,
+                            sampling=Sampling(args.temperature, args.top_p, args.sampling_seed))
     try:
         run = evaluate_model(targets, backend, settings, _log)
         if args.repro_steps > 0:

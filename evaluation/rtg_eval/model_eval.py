@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rtg_core.backends import Backend, prompt_sha256
+from rtg_core.backends import Backend, Sampling, candidates, prompt_sha256
 from rtg_core.prompt import IM_END, chat_prompt, repair_prompt
+from rtg_core.rust_source import functions
 from rtg_core.test_repairs import read_reply
 from rtg_eval.checklist import Evidence, LockEvidence, PeakMemory, ReproEvidence, SampleEvidence
 from rtg_eval.coverage import CoverageUnavailable, llvm_tools
@@ -28,6 +29,8 @@ from rtg_eval.loops import merge_tests, repair_problems, survivor_diffs, survivo
 from rtg_eval.metrics import aggregate
 from rtg_eval.mutation import MutantSet, generate_mutants
 from rtg_eval.samples import JudgeSample
+from rtg_eval.selection import (CandidateJudgement, compose, judge_candidates, restricted, select_tests,
+                                selection_figures)
 from rtg_eval.static_checks import lint_tests
 from rtg_eval.strata import categories_of, parameter_names, property_inputs
 from rtg_eval.tool_checks import ClippyVerdict, clippy_check, rustfmt_parses
@@ -47,6 +50,9 @@ class EvalSettings:
     clippy: bool = True
     salvage: bool = True  # judge each reply's complete items (rtg_core.test_items.split_items), not the raw reply
     repairs: bool = True  # with salvage: the certain repairs of rtg_core.test_repairs (renames, pasted copies)
+    candidates: int = 1  # best-of-n: the greedy reply and n - 1 seeded samples, each test judged alone, then selected
+    sampling: Sampling = field(default_factory=Sampling)  # how the samples beyond the greedy reply are drawn
+    per_test: bool = True  # with salvage: judge every test of the first round alone (per-test figures, n = 1 vs n)
 
 
 @dataclass
@@ -56,11 +62,19 @@ class Attempt:
     sample_id: str
     round: str  # "initial", "repair 1", "kill-survivors 2", ...
     prompt_sha256: str
+    candidate: int  # which of the first round's n replies (0: greedy); 0 in later rounds
+    seed: int | None  # the sampling seed it was drawn with; None: greedy
     reply: str
     tests: str
     seconds: float
     new_tokens: int
     accepted: bool = True  # for kill-survivors: whether the merged tests replaced the old ones
+
+    @property
+    def copy(self) -> int:
+        """Its number among the copies of its prompt in the call that drew it (a replay's key): the samples after
+        the greedy reply come from one call of their own (`rtg_core.backends.candidates`)."""
+        return self.candidate - 1 if self.seed is not None else 0
 
 
 @dataclass
@@ -75,6 +89,7 @@ class ModelRun:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     judge_seconds: dict[str, float] = field(default_factory=dict)  # the judge's own stages, summed
     cuda_peak_bytes: int | None = None
+    per_test: dict[str, dict] = field(default_factory=dict)  # selection figures per function: {"n=1": ..., "n=N": ...}
 
     def initial_attempts(self) -> list[Attempt]:
         return [a for a in self.attempts if a.round == "initial"]
@@ -136,17 +151,31 @@ class _Runner:
         self.state = _State(samples)
         self.backend, self.settings, self.log = backend, settings, log
         self.attempts: list[Attempt] = []
+        self.items: dict[tuple[str, int], list] = {}  # (sample id, candidate) -> the reply's items
+        self.per_test: dict[str, dict] = {}
         self.seconds: dict[str, float] = {}
         self.judge_seconds: dict[str, float] = {}
 
     def _generate(self, prompts: dict[str, str], round_name: str) -> dict[str, Attempt]:
+        return {i: replies[0] for i, replies in self._generate_candidates(prompts, round_name, 1).items()}
+
+    def _generate_candidates(self, prompts: dict[str, str], round_name: str, n: int) -> dict[str, list[Attempt]]:
         began = time.monotonic()
-        completions = self.backend.complete(list(prompts.values()), self.settings.max_new_tokens)
+        settings = self.settings
+        if n == 1:
+            replies = [[c] for c in self.backend.complete(list(prompts.values()), settings.max_new_tokens)]
+        else:
+            replies = candidates(self.backend, list(prompts.values()), n, settings.max_new_tokens, settings.sampling)
         made = {}
-        for i, c in zip(prompts, completions):
-            read = read_reply(c.text, self.state.samples[i].code, self.settings.salvage, self.settings.repairs)
-            made[i] = Attempt(i, round_name, prompt_sha256(prompts[i]), c.text, read.tests, c.seconds, c.new_tokens)
-        self.attempts.extend(made.values())
+        for i, completions in zip(prompts, replies):
+            made[i] = []
+            for k, c in enumerate(completions):
+                read = read_reply(c.text, self.state.samples[i].code, settings.salvage, settings.repairs)
+                made[i].append(Attempt(i, round_name, prompt_sha256(prompts[i]), k,
+                                       settings.sampling.seed if k else None, c.text, read.tests, c.seconds,
+                                       c.new_tokens))
+                self.items[(i, k)] = read.items
+            self.attempts.extend(made[i])
         self._clock("generate", began)
         return made
 
@@ -164,11 +193,37 @@ class _Runner:
         self.state.samples[sample_id] = dataclasses.replace(self.state.samples[sample_id], tests=tests)
 
     def first_round(self) -> None:
-        for sample_id, attempt in self._generate({i: chat_prompt(self.state.samples[i].code)
-                                                  for i in self.state.order}, "initial").items():
-            self._set_tests(sample_id, attempt.tests)
+        n = self.settings.candidates
+        made = self._generate_candidates({i: chat_prompt(self.state.samples[i].code) for i in self.state.order},
+                                         "initial", n)
+        if self.settings.salvage and (self.settings.per_test or n > 1):
+            self.log(f"judging each of {sum(len(self.items[k]) for k in self.items)} generated items on its own")
+            began = time.monotonic()
+            judgements = judge_candidates([(self.state.samples[i], [self.items[(i, k)] for k in range(n)])
+                                           for i in self.state.order], self.settings.judge)
+            self._clock("judge each test", began)
+            for i, judgement in zip(self.state.order, judgements):
+                chosen = self._select(i, judgement, n)
+                if n > 1:  # best-of-n: the selected tests are this function's tests from here on
+                    self._set_tests(i, compose(chosen))
+                else:
+                    self._set_tests(i, made[i][0].tests)
+        else:
+            for sample_id, attempts in made.items():
+                self._set_tests(sample_id, attempts[0].tests)
         self.log("judging the generated tests")
         self._judge(self.state.order, "judge")
+
+    def _select(self, sample_id: str, judgement: CandidateJudgement, n: int) -> list:
+        """Selection from the greedy reply alone and from all n; both sets of figures kept, the n one returned."""
+        wanted = requested_functions(self.state.samples[sample_id])
+        figures = {}
+        for label, allowed in (("n=1", {0}), (f"n={n}", set(range(n)))):
+            own = restricted(judgement, allowed)
+            chosen = select_tests(own.tests, wanted)
+            figures[label] = selection_figures(own, chosen)
+        self.per_test[sample_id] = figures
+        return chosen
 
     def repair_round(self, number: int) -> bool:
         """Tests that do not build (or hold no test) go back with cargo's errors; False when none needed it."""
@@ -216,7 +271,7 @@ class _Runner:
         """The final state, with rustfmt's and clippy's verdicts on the final tests."""
         samples, verdicts, mutants = self.state.lists()
         run = ModelRun(samples, verdicts, mutants, self.attempts, stages, seconds=self.seconds,
-                       judge_seconds=self.judge_seconds, cuda_peak_bytes=_cuda_peak())
+                       judge_seconds=self.judge_seconds, cuda_peak_bytes=_cuda_peak(), per_test=self.per_test)
         began = time.monotonic()
         run.rustfmt = {s.id: rustfmt_parses(s.tests) for s in samples}
         if self.settings.clippy:
@@ -230,6 +285,32 @@ class _Runner:
                                if v.id not in built})
         self._clock("rustfmt+clippy", began)
         return run
+
+
+def requested_functions(sample: JudgeSample) -> tuple[str, ...]:
+    """The function the tests were asked for: HumanEval's entry point, the corpus's focal fn, else the code's last
+    function (the focal fn comes last in a corpus input)."""
+    named = sample.metadata.get("entry_point") or sample.metadata.get("function")
+    if named:
+        return (str(named).rsplit("::", 1)[-1],)
+    own = [f.name for f in functions(sample.code) if not f.in_test_code]
+    return tuple(own[-1:])
+
+
+def per_test_summary(run: ModelRun) -> dict[str, dict]:
+    """The per-test figures summed over functions, for each selection (n = 1, n = N)."""
+    summary: dict[str, dict] = {}
+    for figures in run.per_test.values():
+        for label, own in figures.items():
+            total = summary.setdefault(label, {"functions": 0, "functions_with_a_validated_test": 0})
+            total["functions"] += 1
+            total["functions_with_a_validated_test"] += own["tests_selected"] > 0
+            for key, value in own.items():
+                total[key] = total.get(key, 0) + value
+    for total in summary.values():
+        scored = total.get("mutants_scored", 0)
+        total["selection_mutation_score"] = total["mutants_killed_by_selection"] / scored if scored else None
+    return summary
 
 
 @lru_cache(maxsize=1024)
@@ -290,13 +371,18 @@ def sample_evidence(run: ModelRun, judge: JudgeConfig) -> list[SampleEvidence]:
 
 
 def generation_figures(run: ModelRun, live: bool) -> dict:
-    """Latency and throughput of the first round (one prompt per function), as the backend measured them."""
+    """Latency and throughput of the first round (all n replies of a function count as its time), as the backend
+    measured them."""
     first = run.initial_attempts()
-    seconds = [a.seconds for a in first]
+    per_function: dict[str, float] = {}
+    for attempt in first:
+        per_function[attempt.sample_id] = per_function.get(attempt.sample_id, 0.0) + attempt.seconds
+    seconds = list(per_function.values())
     tokens = sum(a.new_tokens for a in first)
     total = sum(seconds)
     return {
-        "functions": len(first),
+        "functions": len(per_function),
+        "replies": len(first),
         "measured": live,
         "seconds_per_function": statistics.mean(seconds) if seconds and live else None,
         "seconds_per_function_p50": statistics.median(seconds) if seconds and live else None,

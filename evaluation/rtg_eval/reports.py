@@ -26,7 +26,8 @@ from rtg_eval.checklist import SOURCE, ChecklistReport, Evidence
 from rtg_eval.judge import SCORED
 from rtg_eval.loops import mutant_diff
 from rtg_eval.metrics import aggregate
-from rtg_eval.model_eval import ModelRun, mutant_set_of, generation_figures, process_peak_rss_bytes
+from rtg_eval.model_eval import (ModelRun, generation_figures, mutant_set_of, per_test_summary,
+                                 process_peak_rss_bytes)
 from rtg_eval.strata import categories_of, complexity_bucket, test_kinds
 
 VOCABULARY = "urn:rtg:vocab#"
@@ -65,8 +66,8 @@ def write_reports(out: Path, context: ReportContext, run: ModelRun, evidence: Ev
     _jsonl(out / "samples.jsonl", [v.to_json() for v in run.verdicts])
     _jsonl(out / "mutants.jsonl", [asdict(m) for m in run.mutants])
     _jsonl(out / "generations.jsonl", [asdict(a) for a in run.attempts])
-    _jsonl(out / "replay.jsonl", [ReplayRecord(a.prompt_sha256, a.reply, a.seconds, a.new_tokens).to_json()
-                                  for a in run.attempts])
+    _jsonl(out / "replay.jsonl", [ReplayRecord(a.prompt_sha256, a.reply, a.seconds, a.new_tokens, a.copy,
+                                               a.seed).to_json() for a in run.attempts])
     compile_results = _compile_results(run, evidence)
     (out / "compile_results.json").write_text(json.dumps(compile_results, indent=2) + "\n")
     (out / "test_results.json").write_text(json.dumps(_test_results(run, evidence), indent=2) + "\n")
@@ -163,6 +164,11 @@ def evaluation_result(context: ReportContext, run: ModelRun, evidence: Evidence,
             "gates_passed": not checklist.failed_gates,
         },
         "stages": run.stages,  # without the loops ("initial"), after repair, after kill-survivors
+        # Every test of the first round judged alone, and what selection keeps from the greedy reply (n=1) and from
+        # all n replies: the figures above are over each function's final tests as a whole (the whole greedy reply
+        # at n = 1, the selected tests at n > 1); the checklist reads those.
+        "per_test": per_test_summary(run),
+        "per_test_definitions": PER_TEST_DEFINITIONS,
         "judge": figures,
         "generation": generation,
         "loops": _loop_figures(run),
@@ -198,6 +204,18 @@ def evaluation_result(context: ReportContext, run: ModelRun, evidence: Evidence,
         "command": context.command,
         "started": context.started,
     }
+
+
+PER_TEST_DEFINITIONS = {
+    "tests_generated": "test items (a #[test] fn or a proptest!/quickcheck! block) in the replies, after salvage",
+    "tests_building": "of those, items that build once rustc's errors in their neighbours are dropped",
+    "tests_passing": "of those, items whose every test passes alone on the code under test",
+    "tests_killing": "of those, items that fail on at least one generated mutant",
+    "tests_selected": "items kept by mutation-guided selection (greedy set cover over the kill matrix)",
+    "functions_with_a_validated_test": "functions for which selection kept at least one passing test",
+    "selection_mutation_score": "generated mutants killed by the selected tests / mutants scored, over all "
+                                "functions with a passing test",
+}
 
 
 def _loop_figures(run: ModelRun) -> dict:
@@ -371,6 +389,14 @@ def summary_table(context: ReportContext, metrics: dict, checklist: ChecklistRep
         f"{str(stages[n]['real_bugs']['killed']) + '/' + str(in_set):>20}" for n in names))
     lines.append("* over the samples whose tests pass (the judge's figure); checklist x2 counts every sample. A real "
                  "bug is run only where the tests pass on the original.")
+    per_test = metrics.get("per_test") or {}
+    if per_test:
+        lines += ["", f"each test judged alone{'':9}" + "".join(f"{label:>12}" for label in per_test)]
+        for key in ("tests_generated", "tests_building", "tests_passing", "tests_killing", "tests_selected",
+                    "functions_with_a_validated_test"):
+            lines.append(f"{key.replace('_', ' '):32}" + "".join(f"{str(f.get(key)):>12}" for f in per_test.values()))
+        lines.append(f"{'selection mutation score':32}" + "".join(
+            f"{_pct(f['selection_mutation_score']):>12}" for f in per_test.values()))
     codebleu = result["codebleu"]
     if result["bleu4"] is not None:
         lines.append(f"BLEU-4 {result['bleu4']:.4f} (corpus-level, tree-sitter tokens, add-one smoothing n > 1); "

@@ -1,7 +1,10 @@
-"""Generate → parse → check → run → insert: the resolve of a "Generate tests" action, as a plain function.
+"""Generate → read → judge each test → select → insert: the resolve of a "Generate tests" action, as a plain function.
 
-Only tests that build and pass on the current code reach the user's file; when none survive there is no edit and
-the outcome says why. Nothing here speaks LSP.
+The model writes n candidate replies in one batch, for the function with what a test needs to call it
+(`rtg_core.context`). Every test of every reply is judged on its own in a scratch copy of the user's crate (builds,
+passes on the current code, which of the function's mutants it kills); the smallest set of passing tests that kills
+the most mutants is kept (`rtg_eval.selection`), checked once more in its final place, and only then inserted.
+When nothing survives there is no edit, and the message says why each reply failed. Nothing here speaks LSP.
 """
 from __future__ import annotations
 
@@ -11,23 +14,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal, Protocol
 
-from rtg_core.rust_source import RustFunction, find_test_module, insert_tests
+from rtg_core.context import function_context
+from rtg_core.rust_source import RustFunction, find_test_module, functions, insert_tests
+from rtg_core.test_items import split_items
 from rtg_core.test_repairs import read_reply
-from rtg_serve.validation import Cancelled, ScratchWorkspace, crate_root, module_path, parse_problems
+from rtg_eval.selection import CandidateJudgement, compose, describe_failures, select_tests
+from rtg_serve.validation import (Cancelled, CrateBroken, ScratchWorkspace, crate_root, module_path,
+                                  parse_problems)
 
 log = logging.getLogger("rtg-serve")
-Stage = Literal["loading model", "generating", "checking", "running"]
+Stage = str  # "loading model", "generating (120/1024 tokens)", "checking", "running", "final check"
 
 
 class Generator(Protocol):
-    def __call__(self, code: str, previous: str | None, problems: str | None, cancel: threading.Event) -> str:
-        """The model's raw reply for `code`; with `previous` and `problems`, a repair of its previous answer."""
+    def __call__(self, code: str, n: int, seed: int, cancel: threading.Event,
+                 progress: Callable[[int], None]) -> list[str]:
+        """`n` raw replies of the model for `code`, drawn with `seed`; `progress(tokens)` as decoding goes."""
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    retries: int = 2
+    candidates: int = 4  # replies per round, decoded in one batch
+    retries: int = 1  # further rounds (a new seed) when no reply gave a test that builds and passes
     validation: Literal["parse", "check", "run"] = "run"
+    mutants: int = 40  # mutants of the function to select by (0: select by passing alone)
+    seed: int = 42
     check_seconds: float = 300.0
     run_seconds: float = 60.0
 
@@ -53,49 +64,46 @@ def generate_validated_tests(
     report: Callable[[Stage], None],
     cancel: threading.Event,
 ) -> Outcome:
-    code = function_source(source, function)
+    code = function_context(source, function)
     crate = crate_root(file)
     if crate is None and settings.validation != "parse":
         return Outcome(None, (), (), f"{file} is not inside a cargo crate (no Cargo.toml above it): cannot check tests")
     workspace = ScratchWorkspace(crate, cancel) if crate is not None and settings.validation != "parse" else None
-    previous = problems = None
-    for _ in range(settings.retries + 1):
+    failures: list[str] = []
+    for attempt in range(settings.retries + 1):
         _check(cancel)
         report("generating")
-        reply = generate(code, previous, problems, cancel)
+        budget = f"{settings.candidates} repl{'y' if settings.candidates == 1 else 'ies'}"
+        replies = generate(code, settings.candidates, settings.seed + attempt, cancel,
+                           lambda tokens: report(f"generating ({tokens} tokens, {budget})"))
         _check(cancel)
-        log.info("the model's reply for %s:\n%s", function.qualified_name, reply)  # what it wrote, kept or not
-        read = read_reply(reply, source)  # a cut or partly broken reply keeps its complete items
-        items = read.items
-        for repair in read.repairs:
-            log.info("repaired the reply: %s", repair.detail)
-        previous = read.code
-        if not any(item.names for item in items):
-            broken = parse_problems(read.code)
-            problems = "The reply contains no complete #[test] function or proptest! property." + (
-                " These parts do not parse:\n" + "\n".join(broken[:5]) if broken else "")
-            continue
-        new_source = insert_tests(source, read.tests)
-        names = [name for item in items for name in item.names]
+        reads = [read_reply(reply, code) for reply in replies]
+        for k, (reply, read) in enumerate(zip(replies, reads)):
+            log.info("reply %d of %d for %s:\n%s", k + 1, len(replies), function.qualified_name, reply)
+            for repair in read.repairs:
+                log.info("repaired reply %d: %s", k + 1, repair.detail)
         if workspace is None:
-            return Outcome(new_source, tuple(names), (), f"inserted {len(names)} tests (parsed only, not built)")
+            first = next((read for read in reads if any(item.names for item in read.items)), None)
+            if first is None:
+                failures.append(_no_tests(reads))
+                continue
+            names = tuple(n for item in first.items for n in item.names)
+            return Outcome(insert_tests(source, first.tests), names, (),
+                           f"inserted {len(names)} tests (parsed only, not built)")
         report("checking")
-        workspace.write(file, new_source)
-        check = workspace.check_tests(settings.check_seconds)
-        if not check.ok:
-            if not check.errors:
-                return Outcome(None, (), (), "cargo check failed before compiling the tests:\n" + check.stderr)
-            if _crate_broken_without(workspace, file, source, settings):
-                return Outcome(None, (), (), "your crate does not build without the new tests; fix it first:\n"
-                               + check.errors[0].rendered)
-            problems = "\n".join(error.rendered for error in check.errors[:5])
-            continue
-        if settings.validation == "check":
-            return Outcome(new_source, tuple(names), (), f"inserted {len(names)} tests that build (not run)")
-        report("running")
-        return _keep_passing(workspace, file, source, new_source, items, settings)
-    return Outcome(None, (), (), f"no valid tests after {settings.retries + 1} attempts; the last problem:\n"
-                   + (problems or "")[:2000])
+        try:
+            judgement = workspace.judge_candidates(
+                file, source, function, [read.items for read in reads],
+                settings.mutants, settings.check_seconds, settings.run_seconds, run=settings.validation == "run")
+        except CrateBroken as exc:
+            return Outcome(None, (), (), f"your crate does not build without the new tests; fix it first:\n{exc}")
+        chosen = select_tests(judgement.tests, (function.name,))
+        if chosen:
+            report("final check")
+            return _insert_checked(workspace, file, source, function, judgement, chosen, settings)
+        failures.append(f"round {attempt + 1}: " + "; ".join(describe_failures(judgement)))
+    return Outcome(None, (), (), f"no test built and passed in {settings.retries + 1} round(s) of "
+                   f"{settings.candidates} replies:\n" + "\n".join(failures)[:3000])
 
 
 def _check(cancel: threading.Event) -> None:
@@ -103,24 +111,40 @@ def _check(cancel: threading.Event) -> None:
         raise Cancelled()
 
 
-def _crate_broken_without(workspace: ScratchWorkspace, file: Path, source: str, settings: PipelineSettings) -> bool:
-    workspace.write(file, source)
-    return not workspace.check_tests(settings.check_seconds).ok
+def _no_tests(reads) -> str:
+    broken = [problem for read in reads for problem in parse_problems(read.code)]
+    return "no reply held a complete #[test] function or proptest! property" + (
+        "; these parts do not parse: " + "; ".join(broken[:5]) if broken else "")
 
 
-def _keep_passing(workspace, file, source, new_source, items, settings) -> Outcome:
-    module = find_test_module(new_source)
-    prefix = "::".join(p for p in (module_path(workspace.crate, file), module.name if module else "tests") if p)
-    full = {name: f"{prefix}::{name}" for item in items for name in item.names}
-    passed, build_problem = workspace.run_tests(sorted(full.values()), settings.run_seconds)
-    kept_items = [item for item in items if not item.names or all(passed[full[n]] for n in item.names)]
-    kept = tuple(n for item in kept_items for n in item.names)
-    dropped = tuple((n, "failed on the current code") for item in items for n in item.names if n not in kept)
-    if not kept:
-        detail = f": {build_problem}" if build_problem else ""
-        return Outcome(None, (), dropped, f"none of the {len(full)} generated tests passed on the current code{detail}")
-    final = insert_tests(source, "\n\n".join(item.text for item in kept_items))
-    message = f"inserted {len(kept)} tests that build and pass"
-    if dropped:
-        message += f"; dropped {len(dropped)} that failed: " + ", ".join(n for n, _ in dropped)
-    return Outcome(final, kept, dropped, message)
+def _insert_checked(workspace: ScratchWorkspace, file: Path, source: str, function: RustFunction,
+                    judgement: CandidateJudgement, chosen: list, settings: PipelineSettings) -> Outcome:
+    """The chosen tests in the file's test module, built and run once more there: only what passes there goes in."""
+    module = find_test_module(source)
+    taken = frozenset(f.name for f in functions(source) if module and f.start_byte >= module.start_byte)
+    tests = compose(chosen, taken)
+    new_source = insert_tests(source, tests)
+    workspace.write(file, new_source)
+    final_module = find_test_module(new_source)
+    prefix = "::".join(p for p in (module_path(workspace.crate, file), final_module.name if final_module else "tests")
+                       if p)
+    names = [n for item in split_items(tests) for n in item.names]
+    if settings.validation == "check":
+        check = workspace.check_tests(settings.check_seconds)
+        if not check.ok:
+            return Outcome(None, (), (), "the selected tests did not build in your test module:\n"
+                           + (check.errors[0].rendered if check.errors else check.stderr))
+        return Outcome(new_source, tuple(names), (), f"inserted {len(names)} tests that build (not run)")
+    passed, build_problem = workspace.run_tests([f"{prefix}::{n}" for n in names], settings.run_seconds)
+    failing = [n for n in names if not passed.get(f"{prefix}::{n}")]
+    if failing:
+        return Outcome(None, (), tuple((n, "failed in the test module") for n in failing),
+                       "the selected tests did not pass in your test module"
+                       + (f": {build_problem}" if build_problem else f" ({', '.join(failing)})"))
+    killed = set().union(*(t.kills for t in chosen))
+    scored = max(judgement.mutants_scored.values(), default=0)
+    validated = [t for t in judgement.tests if t.validated]
+    dropped = tuple((n, t.why) for t in judgement.tests if not t.validated for n in t.item.names)
+    message = (f"inserted {len(chosen)} of {len(validated)} passing tests ({len(judgement.tests)} generated)"
+               + (f"; they kill {len(killed)} of {scored} mutants of `{function.name}`" if scored else ""))
+    return Outcome(new_source, tuple(names), dropped, message)

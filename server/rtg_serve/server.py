@@ -212,7 +212,8 @@ def _run_pipeline(ls: RtgLanguageServer, path: Path, source: str, target, report
     ls.backend.ensure_loaded(lambda: report("loading model"))
     return generate_validated_tests(
         path, source, target.function, ls.backend.generate,
-        PipelineSettings(settings.retries, settings.validation, settings.check_seconds, settings.run_seconds),
+        PipelineSettings(settings.candidates, settings.retries, settings.validation, settings.mutants, settings.seed,
+                         settings.check_seconds, settings.run_seconds),
         report, cancel,
     )
 

@@ -16,8 +16,11 @@ class ServerSettings:
     model: str = DEFAULT_MODEL
     adapter: str | None = None
     device: Literal["auto", "cuda", "cpu"] = "auto"
-    max_new_tokens: int = 512
-    retries: int = 2  # regenerations fed with cargo's errors
+    max_new_tokens: int = 384  # a reply's budget (the loop stop ends runaway replies sooner)
+    candidates: int = 4  # replies per round, sampled in one batch; 1: the greedy reply alone
+    retries: int = 1  # further rounds of candidates (a new seed) when none gave a test that builds and passes
+    mutants: int = 40  # mutants of the function that select among the passing tests; 0: no mutation
+    seed: int = 42  # the sampling seed of the first round (round k: seed + k)
     validation: Literal["parse", "check", "run"] = "run"
     generate_seconds: float = 120.0
     check_seconds: float = 300.0
@@ -48,8 +51,10 @@ class ServerSettings:
             raise SettingsError(f"rtg.device must be auto, cuda or cpu, not {self.device!r}")
         if self.validation not in ("parse", "check", "run"):
             raise SettingsError(f"rtg.validation must be parse, check or run, not {self.validation!r}")
-        if self.retries < 0 or self.max_new_tokens <= 0:
-            raise SettingsError("rtg.retries must be >= 0 and rtg.maxNewTokens > 0")
+        if self.retries < 0 or self.max_new_tokens <= 0 or self.mutants < 0:
+            raise SettingsError("rtg.retries and rtg.mutants must be >= 0 and rtg.maxNewTokens > 0")
+        if not 1 <= self.candidates <= 16:
+            raise SettingsError(f"rtg.candidates must be between 1 and 16, not {self.candidates!r}")
 
 
 def _snake(key: str) -> str:

@@ -2,9 +2,16 @@
 
 The user's crate builds with the user's own cargo setup and dependencies (offline: what their cargo has already
 fetched); rtg's Debian registry is only for rtg's own scratch crates. Building and running happen in the sandbox.
+
+`judge_candidates` judges every test of n replies at once, each reply in a module of its own in the copy of the
+file, with the target function replaced by the judge's mutant schema (rtg_eval.mutation: the same operators and
+schemata as `rtg-eval`, switched at run time by RTG_MUTANT, so the unmutated run is the user's code): one build,
+each error traced to the test item (dropped) or the mutant (unviable) it lies in, one run on the code, one run
+per mutant of the tests that passed.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -13,9 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtg_core.cargo_env import Diagnostic, cache_dir, parse_cargo_messages
-from rtg_core.rust_source import syntax_errors
+from rtg_core.rust_source import RustFunction, syntax_errors
 from rtg_core.sandbox import SandboxLimits, SandboxMounts, SandboxResult, run_sandboxed
+from rtg_core.test_items import TestItem
 from rtg_eval.crate import test_verdicts
+from rtg_eval.judge import JudgeConfig, blame, chosen_mutants
+from rtg_eval.mutation import MUTANT_ENV, MUTANT_SWITCH_RS, generate_mutants, render_schema
+from rtg_eval.selection import CandidateJudgement, CandidateTest, Reply, drop_blamed
+
+CANDIDATE_MODULE = "rtg_candidate_{}"
+MAX_BUILD_ROUNDS = 8
 
 _COPY_IGNORE = shutil.ignore_patterns("target", ".git", "node_modules")
 
@@ -108,15 +122,163 @@ class ScratchWorkspace:
                 verdicts.update(self._run(binary, [name], timeout))
         return {name: verdicts.get(name, False) for name in names}, ""
 
-    def _run(self, binary: Path, names: list[str], timeout: float) -> dict[str, bool]:
+    def _run(self, binary: Path, names: list[str], timeout: float, env: dict[str, str] | None = None
+             ) -> dict[str, bool]:
+        return self._run_timed(binary, names, timeout, env)[0]
+
+    def _run_timed(self, binary: Path, names: list[str], timeout: float, env: dict[str, str] | None = None
+                   ) -> tuple[dict[str, bool], float]:
         run = run_sandboxed(
             [str(binary), "--exact", "--test-threads=1", "--color", "never", *names],
             cwd=self.dir,
             mounts=SandboxMounts(readonly=(binary.parent,), writable=(self.dir,)),
-            env={"RUST_BACKTRACE": "0"},
+            env={"RUST_BACKTRACE": "0", **(env or {})},
             limits=SandboxLimits(wall_seconds=timeout),
             cancel=self.cancel,
         )
         if run.cancelled:
             raise Cancelled()
-        return {name: verdict == "ok" for name, verdict in test_verdicts(run.stdout).items() if name in names}
+        verdicts = {name: verdict == "ok" for name, verdict in test_verdicts(run.stdout).items() if name in names}
+        return verdicts, run.wall_seconds
+
+    def judge_candidates(self, file: Path, source: str, function: RustFunction, replies: list[list[TestItem]],
+                         mutants: int, check_seconds: float, run_seconds: float, run: bool = True
+                         ) -> CandidateJudgement:
+        """Every test of every reply: does it build beside the user's code, pass on it, and which of up to
+        `mutants` mutants of `function` does it kill. Without `run`, a test that builds counts as passing (the
+        "check" validation). Raises CrateBroken when the crate fails without the tests."""
+        relative = file.resolve().relative_to(self.crate)
+        root = self._root_file()
+        data = source.encode("utf-8")
+        function_text = data[function.start_byte:function.end_byte].decode("utf-8")
+        mutant_set = generate_mutants(function_text)
+        chosen = (chosen_mutants(mutant_set, function_text, JudgeConfig(max_mutants=mutants))
+                  if run and mutants > 0 and root is not None else [])
+        ids = {index: number + 1 for number, index in enumerate(chosen)}
+        active = set(chosen)
+        own = [Reply(CANDIDATE_MODULE.format(k), None, k,
+                     [CandidateTest(k, p, item, ()) for p, item in enumerate(items) if item.names],
+                     [item for item in items if not item.names]) for k, items in enumerate(replies)]
+        for reply in own:
+            reply.problem = "" if reply.tests else "no test in the reply"
+        binaries: list[Path] = []
+        for _ in range(MAX_BUILD_ROUNDS):
+            live = [r for r in own if not r.problem and any(not t.why for t in r.tests)]
+            if not live:
+                break
+            schema = render_schema(mutant_set, active, ids, base_offset=function.start_byte) if active else None
+            body = schema.code.encode("utf-8") if schema else data[function.start_byte:function.end_byte]
+            text = data[:function.start_byte] + body + data[function.end_byte:]
+            if active and root == relative:
+                text += MUTANT_SWITCH_RS.encode("utf-8")
+            spans: dict[str, list[tuple[int, int, TestItem]]] = {}
+            for reply in live:
+                text += f"\n#[cfg(test)]\nmod {reply.unit} {{\n    use super::*;\n\n".encode("utf-8")
+                spans[reply.unit] = []
+                for item in reply.live_items():
+                    item_bytes = item.text.strip("\n").encode("utf-8")
+                    spans[reply.unit].append((len(text), len(text) + len(item_bytes), item))
+                    text += item_bytes + b"\n\n"
+                text += b"}\n"
+            self.write(file, text.decode("utf-8"))
+            if root is not None and root != relative:
+                root_text = (self.crate / root).read_text()
+                (self.dir / root).write_text(root_text + (MUTANT_SWITCH_RS if active else ""))
+            built = self._cargo(["test", "--no-run"], check_seconds)
+            diagnostics, found = parse_cargo_messages(built.stdout)
+            if built.returncode == 0 and not built.timed_out:
+                binaries = found
+                for reply in live:
+                    reply.tests = [t if t.why else dataclasses.replace(t, builds=True, passes=not run)
+                                   for t in reply.tests]
+                break
+            errors = [d for d in diagnostics if d.level == "error"]
+            blamed = False
+            for error in errors:
+                if error.file is None or error.byte_start is None or Path(error.file) != relative:
+                    continue
+                reply = next((r for r in live if any(a <= error.byte_start < b for a, b, _ in spans[r.unit])), None)
+                if reply is not None:
+                    drop_blamed(reply, error, spans[reply.unit])
+                    blamed = True
+                elif schema and function.start_byte <= error.byte_start < function.start_byte + len(body):
+                    _, culprits = blame(schema, error.byte_start, active)
+                    active -= culprits
+                    blamed = True
+            if not blamed and active:
+                active = set()  # the schema or its switch broke the build in a way no mutant owns: no mutants
+            elif not blamed:
+                self.write(file, source)
+                if root is not None and root != relative:
+                    (self.dir / root).write_text((self.crate / root).read_text())
+                plain = self.check_tests(check_seconds)
+                if not plain.ok:
+                    raise CrateBroken(plain.errors[0].rendered if plain.errors else plain.stderr)
+                message = errors[0].rendered if errors else built.stderr[-1500:]
+                for reply in live:
+                    reply.problem = f"does not build: {message.strip().splitlines()[0] if message.strip() else ''}"
+                    reply.tests = [t if t.why else dataclasses.replace(t, why=reply.problem) for t in reply.tests]
+                break
+        scored = self._run_candidates(own, binaries, file, active, ids, run_seconds) if binaries and run else 0
+        return CandidateJudgement(
+            function.qualified_name, [dataclasses.replace(t, shared=tuple(r.shared)) for r in own for t in r.tests],
+            {r.candidate: scored for r in own},
+            {r.candidate: r.problem or next((t.why for t in r.tests if t.why), "") for r in own
+             if not any(t.validated for t in r.tests)})
+
+    def _run_candidates(self, replies: list[Reply], binaries: list[Path], file: Path, active: set[int],
+                        ids: dict[int, int], timeout: float) -> int:
+        """The built tests on the code, then the passing ones on each mutant; returns the mutants scored."""
+        prefix = "::".join(p for p in (module_path(self.crate, file),) if p)
+        full = {(r.candidate, name): "::".join(x for x in (prefix, r.unit, name) if x)
+                for r in replies for t in r.tests if t.builds for name in t.item.names}
+        verdicts, reference = {}, 0.0
+        for binary in binaries:
+            found, seconds = self._run_timed(binary, sorted(full.values()), timeout)
+            verdicts.update(found)
+            reference += seconds
+        for name in [n for n in full.values() if n not in verdicts]:  # a hang or crash took the process down
+            for binary in binaries:
+                verdicts.update(self._run(binary, [name], timeout))
+        for reply in replies:
+            reply.tests = [_verdict(t, [verdicts.get(full.get((reply.candidate, n), "")) for n in t.item.names])
+                           for t in reply.tests]
+        passing = {full[(r.candidate, n)]: (r, t) for r in replies for t in r.tests if t.validated for n in t.item.names}
+        kills: dict[str, set[int]] = {}
+        config = JudgeConfig()
+        scored = 0
+        for index in sorted(active) if passing else []:
+            outcome: dict[str, bool] = {}
+            for binary in binaries:
+                outcome.update(self._run(binary, sorted(passing), config.mutant_timeout(reference),
+                                         {MUTANT_ENV: str(ids[index])}))
+            scored += 1
+            for name, ok in outcome.items():
+                if not ok:
+                    kills.setdefault(name, set()).add(index)
+        for reply in replies:
+            reply.tests = [dataclasses.replace(t, kills=frozenset().union(*(
+                kills.get(full[(reply.candidate, n)], set()) for n in t.item.names))) if t.validated else t
+                for t in reply.tests]
+        return scored
+
+    def _root_file(self) -> Path | None:
+        """The crate root the mutant switch goes into (src/lib.rs, else src/main.rs); None: no mutation."""
+        for candidate in (Path("src/lib.rs"), Path("src/main.rs")):
+            if (self.crate / candidate).is_file():
+                return candidate
+        return None
+
+
+class CrateBroken(Exception):
+    """The user's crate does not build even without the generated tests."""
+
+
+def _verdict(test: CandidateTest, verdicts: list[bool | None]) -> CandidateTest:
+    if test.why or not test.builds:
+        return test
+    if any(v is None for v in verdicts):
+        return dataclasses.replace(test, why="gave no verdict (it hung or crashed the test process)")
+    if not all(verdicts):
+        return dataclasses.replace(test, why="fails on the current code")
+    return dataclasses.replace(test, passes=True)

@@ -12,9 +12,9 @@ local NAME = 'rtg'
 local defaults = {
   cmd = { 'rtg-serve' }, -- e.g. { '/path/to/checkout/.venv/bin/rtg-serve' }
   filetypes = { 'rust' },
-  -- The server's settings, camelCase as in its interface (model, adapter, device, maxNewTokens, retries,
-  -- validation, timeouts, loadModelAtStart, allowHub, allowFailedAdapter, logFile). Unset keys take the server's
-  -- defaults.
+  -- The server's settings, camelCase as in its interface (model, adapter, device, maxNewTokens, candidates,
+  -- mutants, seed, retries, validation, timeouts, loadModelAtStart, allowHub, allowFailedAdapter, logFile).
+  -- Unset keys take the server's defaults.
   settings = {},
   progress = true, -- echo the server's $/progress in the command line
   on_attach = nil,
