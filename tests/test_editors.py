@@ -31,7 +31,7 @@ SERVER_SETTINGS = {
     "seed": 42,
     "retries": 1,
     "validation": "run",
-    "timeouts": {"generateSeconds": 120, "checkSeconds": 300, "runSeconds": 60},
+    "timeouts": {"generateSeconds": 120, "checkSeconds": 300, "runSeconds": 10},
     "loadModelAtStart": False,
     "allowHub": False,
     "allowFailedAdapter": False,

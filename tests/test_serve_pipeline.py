@@ -147,3 +147,14 @@ def test_check_validation_builds_but_does_not_run(crate):
     _, outcome = run(crate, Replay(["#[test]\nfn wrong_but_builds() { assert_eq!(double(1), 3); }\n\n"
                                     "#[test]\nfn broken() { assert_eq!(tripple(1), 3); }"]), validation="check")
     assert outcome.kept == ("wrong_but_builds",) and "build (not run)" in outcome.message
+
+
+def test_a_reply_with_properties_gets_proptests_prelude_once():
+    from rtg_core.test_items import split_items
+    from rtg_serve.pipeline import PROPTEST_PRELUDE, _with_proptest_prelude
+
+    properties = split_items("proptest! {\n    #[test]\n    fn even(x in 0..10i32) { prop_assert_eq!(double(x) % 2, 0); }\n}")
+    assert _with_proptest_prelude(properties) == [PROPTEST_PRELUDE] + properties
+    assert _with_proptest_prelude([PROPTEST_PRELUDE] + properties) == [PROPTEST_PRELUDE] + properties
+    plain = split_items("#[test]\nfn t() { assert_eq!(double(1), 2); }")
+    assert _with_proptest_prelude(plain) == plain

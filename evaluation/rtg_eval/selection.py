@@ -171,7 +171,17 @@ class Reply:
 
 def judge_candidates(problems: Sequence[tuple[JudgeSample, Sequence[Sequence[TestItem]]]],
                      config: JudgeConfig = JudgeConfig()) -> list[CandidateJudgement]:
-    """Every test of every reply judged on its own: builds, passes on the code, which generated mutants it kills."""
+    """Every test of every reply judged on its own: builds, passes on the code, which generated mutants it kills.
+    At most `config.batch_size` replies share a scratch crate."""
+    per_batch = max(1, config.batch_size // max(1, max((len(c) for _, c in problems), default=1)))
+    judgements: list[CandidateJudgement] = []
+    for start in range(0, len(problems), per_batch):
+        judgements += _judge_batch(problems[start:start + per_batch], config)
+    return judgements
+
+
+def _judge_batch(problems: Sequence[tuple[JudgeSample, Sequence[Sequence[TestItem]]]],
+                 config: JudgeConfig) -> list[CandidateJudgement]:
     replies: list[Reply] = []
     for i, (sample, candidate_items) in enumerate(problems):
         for k, items in enumerate(candidate_items):

@@ -16,7 +16,7 @@ from typing import Callable, Literal, Protocol
 
 from rtg_core.context import function_context
 from rtg_core.rust_source import RustFunction, find_test_module, functions, insert_tests
-from rtg_core.test_items import split_items
+from rtg_core.test_items import TestItem, split_items
 from rtg_core.test_repairs import read_reply
 from rtg_eval.selection import CandidateJudgement, compose, describe_failures, select_tests
 from rtg_serve.validation import (Cancelled, CrateBroken, ScratchWorkspace, crate_root, module_path,
@@ -40,7 +40,7 @@ class PipelineSettings:
     mutants: int = 40  # mutants of the function to select by (0: select by passing alone)
     seed: int = 42
     check_seconds: float = 300.0
-    run_seconds: float = 60.0
+    run_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,12 @@ def generate_validated_tests(
             return Outcome(insert_tests(source, first.tests), names, (),
                            f"inserted {len(names)} tests (parsed only, not built)")
         report("checking")
+        replies_items = [read.items for read in reads]
+        if workspace.depends_on("proptest"):  # what the judge's wrapper gives its tests, where the crate has it
+            replies_items = [_with_proptest_prelude(items) for items in replies_items]
         try:
             judgement = workspace.judge_candidates(
-                file, source, function, [read.items for read in reads],
+                file, source, function, replies_items,
                 settings.mutants, settings.check_seconds, settings.run_seconds, run=settings.validation == "run")
         except CrateBroken as exc:
             return Outcome(None, (), (), f"your crate does not build without the new tests; fix it first:\n{exc}")
@@ -109,6 +112,17 @@ def generate_validated_tests(
 def _check(cancel: threading.Event) -> None:
     if cancel.is_set():
         raise Cancelled()
+
+
+PROPTEST_PRELUDE = TestItem("use proptest::prelude::*;", ())
+
+
+def _with_proptest_prelude(items: list[TestItem]) -> list[TestItem]:
+    """A reply with a `proptest!` block gets proptest's prelude as a shared item, unless it brings it itself."""
+    if any(item.names and "proptest!" in item.text for item in items) and not any(
+            "proptest::prelude" in item.text for item in items if not item.names):
+        return [PROPTEST_PRELUDE] + items
+    return items
 
 
 def _no_tests(reads) -> str:

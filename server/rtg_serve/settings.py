@@ -24,7 +24,7 @@ class ServerSettings:
     validation: Literal["parse", "check", "run"] = "run"
     generate_seconds: float = 120.0
     check_seconds: float = 300.0
-    run_seconds: float = 60.0
+    run_seconds: float = 10.0  # one run of the tests; a generated unit test slower than this is dropped
     load_model_at_start: bool = False
     allow_hub: bool = False  # offline-first: no downloads unless the user allows them
     allow_failed_adapter: bool = False  # load an adapter that failed P-GATE-001 (spec §16.1 forbids deploying it)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from rtg_eval.selection import CandidateJudgement, CandidateTest, Reply, drop_bl
 
 CANDIDATE_MODULE = "rtg_candidate_{}"
 MAX_BUILD_ROUNDS = 8
+RUN_JOBS = 2  # test processes at once
 
 _COPY_IGNORE = shutil.ignore_patterns("target", ".git", "node_modules")
 
@@ -219,6 +222,8 @@ class ScratchWorkspace:
                     reply.problem = f"does not build: {message.strip().splitlines()[0] if message.strip() else ''}"
                     reply.tests = [t if t.why else dataclasses.replace(t, why=reply.problem) for t in reply.tests]
                 break
+        if root is not None and root != relative:
+            (self.dir / root).write_text((self.crate / root).read_text())  # the switch has served its build
         scored = self._run_candidates(own, binaries, file, active, ids, run_seconds) if binaries and run else 0
         return CandidateJudgement(
             function.qualified_name, [dataclasses.replace(t, shared=tuple(r.shared)) for r in own for t in r.tests],
@@ -228,39 +233,54 @@ class ScratchWorkspace:
 
     def _run_candidates(self, replies: list[Reply], binaries: list[Path], file: Path, active: set[int],
                         ids: dict[int, int], timeout: float) -> int:
-        """The built tests on the code, then the passing ones on each mutant; returns the mutants scored."""
-        prefix = "::".join(p for p in (module_path(self.crate, file),) if p)
+        """The built tests on the code, then the passing ones on each mutant; returns the mutants scored. A test
+        that hangs or crashes its process is run again alone; one still without a verdict is dropped."""
+        prefix = module_path(self.crate, file)
         full = {(r.candidate, name): "::".join(x for x in (prefix, r.unit, name) if x)
                 for r in replies for t in r.tests if t.builds for name in t.item.names}
-        verdicts, reference = {}, 0.0
+        verdicts: dict[str, bool] = {}
         for binary in binaries:
-            found, seconds = self._run_timed(binary, sorted(full.values()), timeout)
-            verdicts.update(found)
-            reference += seconds
-        for name in [n for n in full.values() if n not in verdicts]:  # a hang or crash took the process down
-            for binary in binaries:
-                verdicts.update(self._run(binary, [name], timeout))
+            verdicts.update(self._run(binary, sorted(full.values()), timeout))
+        alone = [n for n in full.values() if n not in verdicts]
+        with ThreadPoolExecutor(max_workers=RUN_JOBS) as pool:
+            for found in pool.map(lambda name: self._run_everywhere(binaries, [name], timeout), alone):
+                verdicts.update(found)
         for reply in replies:
             reply.tests = [_verdict(t, [verdicts.get(full.get((reply.candidate, n), "")) for n in t.item.names])
                            for t in reply.tests]
-        passing = {full[(r.candidate, n)]: (r, t) for r in replies for t in r.tests if t.validated for n in t.item.names}
+        passing = sorted(full[(r.candidate, n)] for r in replies for t in r.tests if t.validated for n in t.item.names)
+        if not passing or not active:
+            return 0
+        reference = sum(self._run_timed(binary, passing, timeout)[1] for binary in binaries)
+        limit = JudgeConfig().mutant_timeout(reference)
+
+        def on_mutant(index: int) -> dict[str, bool]:
+            return self._run_everywhere(binaries, passing, limit, {MUTANT_ENV: str(ids[index])})
+
         kills: dict[str, set[int]] = {}
-        config = JudgeConfig()
-        scored = 0
-        for index in sorted(active) if passing else []:
-            outcome: dict[str, bool] = {}
-            for binary in binaries:
-                outcome.update(self._run(binary, sorted(passing), config.mutant_timeout(reference),
-                                         {MUTANT_ENV: str(ids[index])}))
-            scored += 1
-            for name, ok in outcome.items():
-                if not ok:
-                    kills.setdefault(name, set()).add(index)
+        with ThreadPoolExecutor(max_workers=RUN_JOBS) as pool:
+            for index, outcome in zip(sorted(active), pool.map(on_mutant, sorted(active))):
+                for name, ok in outcome.items():
+                    if not ok:
+                        kills.setdefault(name, set()).add(index)
         for reply in replies:
             reply.tests = [dataclasses.replace(t, kills=frozenset().union(*(
                 kills.get(full[(reply.candidate, n)], set()) for n in t.item.names))) if t.validated else t
                 for t in reply.tests]
-        return scored
+        return len(active)
+
+    def _run_everywhere(self, binaries: list[Path], names: list[str], timeout: float,
+                        env: dict[str, str] | None = None) -> dict[str, bool]:
+        verdicts: dict[str, bool] = {}
+        for binary in binaries:
+            verdicts.update(self._run(binary, names, timeout, env))
+        return verdicts
+
+    def depends_on(self, crate_name: str) -> bool:
+        """Whether the crate's manifest names `crate_name` (as a dependency or dev-dependency)."""
+        manifest = self.crate / "Cargo.toml"
+        return manifest.is_file() and re.search(rf"^\s*{re.escape(crate_name)}\s*=", manifest.read_text(),
+                                                 re.MULTILINE) is not None
 
     def _root_file(self) -> Path | None:
         """The crate root the mutant switch goes into (src/lib.rs, else src/main.rs); None: no mutation."""
