@@ -2,7 +2,8 @@
 model). Prints a table; asserts nothing.
 
     .venv/bin/python benchmarks/ablation.py record --test-set FILE --replies DIR [--limit N] [--candidates 4]
-    .venv/bin/python benchmarks/ablation.py report --test-set FILE --replies DIR [--limit N] [--candidates 4]
+                                                   [--standalone] [--model ID|DIR]
+    .venv/bin/python benchmarks/ablation.py report (the same arguments)
 
 `record` generates every reply the rows need, in chunks appended to replay files under DIR (a killed run resumes
 where it stopped); `report` judges each row from those replies, so rows differ only in what they say they change:
@@ -40,18 +41,20 @@ MODEL_OWN = Decoding()  # (c) onwards
 SAMPLING = Sampling(seed=42)
 
 
-def targets(test_set: Path, limit: int | None):
-    samples, errors = read_samples(test_set)
+def targets(args):
+    samples, errors = read_samples(args.test_set)
     if errors:
-        print(f"{test_set}: {len(errors)} malformed lines skipped", file=sys.stderr)
-    return as_generation_targets(samples[:limit] if limit else samples)
+        print(f"{args.test_set}: {len(errors)} malformed lines skipped", file=sys.stderr)
+    if args.standalone:  # the corpus's judge-verified pairs: their `input` builds on its own
+        samples = [s for s in samples if s.metadata.get("standalone")]
+    return as_generation_targets(samples[:args.limit] if args.limit else samples)
 
 
 def record(args) -> None:
-    prompts = [chat_prompt(s.code) for s in targets(args.test_set, args.limit)]
+    prompts = [chat_prompt(s.code) for s in targets(args)]
     args.replies.mkdir(parents=True, exist_ok=True)
     jobs = [("model", MODEL_OWN, args.candidates, True), ("plain", PLAIN, 1, False)]
-    for name, decoding, n, with_samples in jobs:
+    for name, decoding, n, with_samples in (job for job in jobs if job[0] in args.decodings.split(",")):
         local = LocalBackend(args.model, device="cpu", batch_size=args.batch_size, load_in_4bit=False,
                              decoding=decoding)
         replay = ReplayBackend.recording(args.replies / f"{name}.jsonl", local)
@@ -89,7 +92,7 @@ def recorded_seconds(path: Path, sample_prompts: dict[str, str], n: int) -> floa
 
 
 def report(args) -> None:
-    samples = targets(args.test_set, args.limit)
+    samples = targets(args)
     prompts = {s.id: chat_prompt(s.code) for s in samples}
     judge = JudgeConfig(coverage=False)
     table = []
@@ -147,6 +150,9 @@ def main() -> None:
     parser.add_argument("--test-set", type=Path, required=True)
     parser.add_argument("--replies", type=Path, required=True)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--standalone", action="store_true", help="only lines whose metadata says standalone")
+    parser.add_argument("--decodings", default="model,plain",
+                        help="record: which replies (model: (c)-(e); plain: (a), (b))")
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--model", default=MODEL)
     parser.add_argument("--batch-size", type=int, default=8)

@@ -123,3 +123,20 @@ async def test_a_cancelled_resolve_leaves_the_server_working(client, memorised, 
     again = await action_at(client, lib.as_uri(), 4, 8)
     resolved = await client.code_action_resolve_async(again)  # the queue is free again and the model still works
     assert resolved.edit is not None
+
+
+@pytest.mark.asyncio
+async def test_generation_stops_at_its_time_limit_and_says_so(client, memorised, tmp_path):
+    log_file = tmp_path / "rtg-serve.log"
+    await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        initialization_options={**options(memorised), "timeouts": {"generateSeconds": 0.001},
+                                "logFile": str(log_file)}))
+    crate = tmp_path / "user_crate"
+    shutil.copytree(FIXTURE, crate)
+    lib = crate / "src" / "lib.rs"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=lib.as_uri(), language_id="rust", version=1, text=lib.read_text())))
+    resolved = await client.code_action_resolve_async(await action_at(client, lib.as_uri(), 4, 8))
+    assert resolved.edit is None
+    assert "generation stopped at the 0 s limit (timeouts.generateSeconds)" in log_file.read_text()

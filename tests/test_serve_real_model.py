@@ -17,6 +17,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from rtg_core.rust_source import functions
+from test_serve_generation import apply
 
 FIXTURE = Path(__file__).parent / "fixtures" / "user_crate"
 
@@ -25,13 +26,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "user_crate"
 async def client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
-
-
-def apply(text: str, edit: types.TextEdit) -> str:
-    lines = text.split("\n")
-    start = sum(len(line) + 1 for line in lines[: edit.range.start.line]) + edit.range.start.character
-    end = sum(len(line) + 1 for line in lines[: edit.range.end.line]) + edit.range.end.character
-    return text[:start] + edit.new_text + text[end:]
 
 
 @pytest.mark.asyncio

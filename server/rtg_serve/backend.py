@@ -77,12 +77,22 @@ class ModelBackend:
             self._error = None
 
     def generate(self, code: str, n: int, seed: int, cancel: threading.Event, progress) -> list[str]:
-        """`n` replies for `code` in one batch: seeded samples, or the greedy reply when n is 1."""
+        """`n` replies for `code` in one batch: seeded samples, or the greedy reply when n is 1. Decoding stops at
+        `timeouts.generateSeconds`; what was written by then is read like a reply cut by the token budget."""
         prompt, budget = chat_prompt(code), self.settings.max_new_tokens
-        if n == 1:
-            return [c.text for c in self._loaded.complete([prompt], budget, cancel, progress=progress)]
-        return [c.text for c in self._loaded.complete([prompt] * n, budget, cancel, Sampling(seed=seed),
-                                                      progress=progress)]
+        deadline = threading.Event()
+        timer = threading.Timer(self.settings.generate_seconds, deadline.set)
+        timer.start()
+        try:
+            stop = _EitherEvent(cancel, deadline)
+            completions = (self._loaded.complete([prompt], budget, stop, progress=progress) if n == 1 else
+                           self._loaded.complete([prompt] * n, budget, stop, Sampling(seed=seed), progress=progress))
+        finally:
+            timer.cancel()
+        if deadline.is_set() and not cancel.is_set():
+            log.warning("generation stopped at the %.0f s limit (timeouts.generateSeconds); the replies so far are "
+                        "read as cut ones", self.settings.generate_seconds)
+        return [c.text for c in completions]
 
     def status(self) -> dict:
         adapter = self.settings.adapter
@@ -99,6 +109,16 @@ class ModelBackend:
             "error": self._error,
             "memory": _memory(),
         }
+
+
+class _EitherEvent:
+    """Set when either event is: the user's cancel or the generation deadline (decoding only asks `is_set`)."""
+
+    def __init__(self, first: threading.Event, second: threading.Event):
+        self.first, self.second = first, second
+
+    def is_set(self) -> bool:
+        return self.first.is_set() or self.second.is_set()
 
 
 def admit_adapter(settings: ServerSettings) -> AdapterGates | None:
