@@ -66,3 +66,19 @@ def test_a_shadowing_then_repeated_name_in_one_block_renames_both_headers():
     after, repairs = repaired(before)
     assert "fn test_double(x in" in after and "fn test_double_2(x in" in after and "fn double(" not in after
     assert len(repairs) == 2
+
+
+def test_an_unmarked_test_in_the_tests_gets_its_attribute():
+    before = "fn test_doubles() {\n    assert_eq!(double(2), 4);\n}"
+    after, repairs = repaired(before)
+    assert after == "#[test]\nfn test_doubles() {\n    assert_eq!(double(2), 4);\n}"
+    assert repairs == ["marked `test_doubles` as a test: it asserts, takes nothing and nothing calls it"]
+
+
+def test_a_helper_that_is_called_takes_arguments_or_returns_stays_a_helper():
+    for helper in ("fn check(x: i32) {\n    assert_eq!(double(x), 2 * x);\n}",
+                   "fn two() -> i32 {\n    assert!(true);\n    2\n}",
+                   "fn check_all() {\n    assert_eq!(double(1), 2);\n}\n\n#[test]\nfn t() {\n    check_all();\n}",
+                   "fn setup() {\n    let _x = 1;\n}"):
+        after, repairs = repaired(helper)
+        assert (after, repairs) == (helper, [])

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from rtg_core.prompt import parse_answer
-from rtg_core.test_items import salvage, split_items
+from rtg_core.test_items import close_cut_test, salvage, split_items
+from rtg_core.test_repairs import read_reply
 
 # The real 0.5B's reply for `double`, cut by the token budget inside an unclosed module.
 CUT_IN_A_MODULE = """```rust
@@ -94,6 +95,44 @@ def test_a_helper_module_stays_and_a_module_of_tests_is_opened():
 def test_a_reply_with_nothing_complete_salvages_to_nothing():
     assert split_items("#[test]\nfn cut() {\n    assert_eq!(") == []
     assert salvage("") == ""
+
+
+# --- a cut last test, closed after its last complete statement ---------------------------------------------------
+
+# The real 0.5B's reply for HumanEval's `below_zero`: one long test, cut by the budget mid-assertion.
+CUT_IN_ITS_ONLY_TEST = """```rust
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_below_zero() {
+        assert_eq!(below_zero(vec![1, -2, 3]), true);
+        // all positive
+        assert_eq!(below_zero(vec![1, 2, 3]), false);
+        assert_eq!(below_zero(vec![1, 2,"""
+
+
+def test_a_cut_last_test_is_closed_after_its_last_complete_statement():
+    reply = read_reply(CUT_IN_ITS_ONLY_TEST, "")
+    assert [item.names for item in reply.items] == [("test_below_zero",)]
+    assert reply.tests == ("#[test]\n    fn test_below_zero() {\n"
+                           "        assert_eq!(below_zero(vec![1, -2, 3]), true);\n        // all positive\n"
+                           "        assert_eq!(below_zero(vec![1, 2, 3]), false);\n    }")
+
+
+def test_a_cut_test_is_not_closed_without_a_complete_assertion_or_when_the_reply_ended():
+    before_any_assertion = "#[test]\nfn t() {\n    let v = vec![1, 2];\n    assert_eq!(below_zero(v"
+    assert read_reply(before_any_assertion, "").items == []
+    assert close_cut_test("#[test]\nfn t() {\n    assert!(f());\n}\n") is None  # whole: split_items has it
+    ended = CUT_IN_ITS_ONLY_TEST + "\n<|im_end|>"  # a broken reply that ended its turn was not cut
+    assert read_reply(ended, "").items == []
+
+
+def test_a_cut_statement_inside_a_loop_drops_the_whole_loop():
+    cut = ("#[test]\nfn t() {\n    assert_eq!(f(1), 2);\n    for i in 0..3 {\n        assert_eq!(f(i), 2 * i);\n"
+           "        assert_eq!(f(")
+    assert close_cut_test(cut).text == "#[test]\nfn t() {\n    assert_eq!(f(1), 2);\n}"
 
 
 # --- degenerate loops -------------------------------------------------------------------------------------------

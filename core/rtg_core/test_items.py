@@ -5,9 +5,14 @@ Replies from a real model are often cut by the token budget or broken in one pla
 every complete item that parses is kept, whatever surrounds it. A `#[cfg(test)] mod` is opened (closed or not,
 its `use super::*` dropped: the judge's wrapper brings its own), a cut or broken item is dropped with the tokens
 around it, and prose outside code fences never reaches here (`rtg_core.prompt.parse_answer`).
+
+`close_cut_test` keeps more of a reply the budget cut: its last test, cut mid-way, ended after its last complete
+statement, if an assertion is among those (the real 0.5B often writes one long test of many assertions: 56 of 256
+replies to HumanEvalPack-Rust were nothing else). The cut statement is dropped whole; no assertion is changed.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rtg_core.rust_source import macro_test_functions, node_text, parse_rust
@@ -19,6 +24,9 @@ _TEST_ATTRIBUTES = ("test", "tokio::test", "quickcheck", "proptest", "rstest")
 _ITEMS = ("function_item", "use_declaration", "struct_item", "enum_item", "impl_item", "const_item", "static_item",
           "type_item", "trait_item", "macro_definition", "extern_crate_declaration", "mod_item")
 _TEST_MACROS = ("proptest!", "quickcheck!")  # the only macro calls kept: a loose `assert_eq!(…);` is a fragment
+ASSERTION = re.compile(r"\b(?:prop_)?(?:debug_)?assert(?:_eq|_ne)?!\s*[(\[{]")
+# Where the last test of a reply starts: its test attribute, or (unmarked) a `fn test_…()` header.
+_TEST_START = re.compile(r"^[ \t]*#\[(?:test|tokio::test)\]|^[ \t]*(?:pub\s+)?fn\s+test_\w*\s*\(\s*\)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,30 @@ def split_items(code: str) -> list[TestItem]:
     items: list[TestItem] = []
     _collect(parse_rust(data).root_node, data, items)
     return items
+
+
+def close_cut_test(code: str) -> TestItem | None:
+    """The reply's last test, if the budget cut it, ended after its last complete statement and closed; None when
+    it is whole already, or when no complete assertion comes before the cut."""
+    starts = list(_TEST_START.finditer(code))
+    if not starts:
+        return None
+    start = starts[-1].start()
+    if len(starts) > 1 and not code[starts[-2].end():start].strip():  # `#[test]` right above `fn test_…()`
+        start = starts[-2].start()
+    tail = code[start:]
+    if not parse_rust(tail).root_node.has_error:
+        return None  # complete: split_items has it
+    lines = tail.splitlines(keepends=True)
+    indent = re.match(r"[ \t]*", lines[0]).group(0)
+    for end in range(len(lines) - 1, 0, -1):
+        text = "".join(lines[:end]).rstrip() + "\n" + indent + "}"
+        if not ASSERTION.search(text):
+            return None
+        items = split_items(text)
+        if len(items) == 1 and items[0].text.strip() == text.strip():
+            return items[0]
+    return None
 
 
 def salvage(code: str) -> str:

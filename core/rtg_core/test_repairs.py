@@ -6,6 +6,9 @@ makes whose fix cannot change what a test asserts.
   name of an earlier one does not compile. Both are renamed.
 - `drop_pasted_copies`: a copy of the function under test (or of a type it uses) pasted into the tests shadows the
   real one, so the tests would test the copy. The copy is removed.
+- `mark_unmarked_tests`: a fn of the tests with no parameters and no return type, holding an assertion and called
+  by nothing else, was meant as a test but lacks `#[test]` (the real model writes `fn test_below_zero() { assert…`
+  inside `mod tests`): it gets the attribute, and then runs.
 
 Assertions, test bodies and the order of items are never touched. Each repair is reported, so a reader can see
 what was changed and why.
@@ -15,9 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rtg_core.prompt import parse_answer
+from rtg_core.prompt import IM_END, parse_answer
 from rtg_core.rust_source import node_text, parse_rust
-from rtg_core.test_items import TestItem, split_items
+from rtg_core.test_items import ASSERTION, TestItem, close_cut_test, split_items
 
 _DEFINITIONS = ("function_item", "struct_item", "enum_item", "trait_item", "type_item", "union_item",
                 "const_item", "static_item")
@@ -33,8 +36,9 @@ def repair_items(items: list[TestItem], code_under_test: str) -> tuple[list[Test
     """Every rule, in order; the repaired items and what each rule did."""
     defined = defined_names(code_under_test)
     items, dropped = drop_pasted_copies(items, defined)
+    items, marked = mark_unmarked_tests(items)
     items, renamed = rename_shadowing_tests(items, defined)
-    return items, dropped + renamed
+    return items, dropped + marked + renamed
 
 
 def defined_names(code: str) -> set[str]:
@@ -56,6 +60,37 @@ def drop_pasted_copies(items: list[TestItem], defined: set[str]) -> tuple[list[T
             continue
         kept.append(item)
     return kept, repairs
+
+
+def mark_unmarked_tests(items: list[TestItem]) -> tuple[list[TestItem], list[Repair]]:
+    marked, repairs = [], []
+    for item in items:
+        name = _unmarked_test_name(item)
+        others = [other.text for other in items if other is not item]
+        if name is None or any(re.search(rf"\b{re.escape(name)}\b", text) for text in others):
+            marked.append(item)
+            continue
+        indent = re.match(r"[ \t]*", item.text.lstrip("\n")).group(0)
+        marked.append(TestItem(f"{indent}#[test]\n{item.text.lstrip(chr(10))}", (name,)))
+        repairs.append(Repair("mark_unmarked_tests", f"marked `{name}` as a test: it asserts, takes nothing and "
+                                                     "nothing calls it"))
+    return marked, repairs
+
+
+def _unmarked_test_name(item: TestItem) -> str | None:
+    """The name of a shared fn that can only be a test without its attribute."""
+    if item.names:
+        return None
+    nodes = parse_rust(item.text).root_node.named_children
+    function = next((n for n in nodes if n.type == "function_item"), None)
+    if function is None or function.child_by_field_name("return_type") is not None:
+        return None
+    parameters = function.child_by_field_name("parameters")
+    if parameters is None or parameters.named_children or not ASSERTION.search(item.text):
+        return None
+    if any(n.type == "attribute_item" for n in nodes) or function.child_by_field_name("type_parameters"):
+        return None
+    return node_text(function.child_by_field_name("name"))
 
 
 def rename_shadowing_tests(items: list[TestItem], defined: set[str]) -> tuple[list[TestItem], list[Repair]]:
@@ -114,10 +149,14 @@ class ReadReply:
 
 
 def read_reply(reply: str, code_under_test: str, salvage: bool = True, repairs: bool = True) -> ReadReply:
-    """A model's raw reply as the test code to judge: fenced code, its complete items (salvage) after the certain
-    repairs. With `salvage` off the parsed reply is taken whole and nothing is repaired (the ablation baseline)."""
+    """A model's raw reply as the test code to judge: fenced code, its complete items (salvage; and, when the budget
+    cut the reply, its last test closed after its last complete statement) after the certain repairs. With `salvage` off the parsed reply is taken whole and nothing is repaired (the ablation baseline)."""
     code = parse_answer(reply)
     if not salvage:
         return ReadReply(code, [], [], code)
-    items, done = repair_items(split_items(code), code_under_test) if repairs else (split_items(code), [])
+    items = split_items(code)
+    cut = close_cut_test(code) if IM_END not in reply else None
+    if cut is not None and cut.text.strip() not in {item.text.strip() for item in items}:
+        items.append(cut)
+    items, done = repair_items(items, code_under_test) if repairs else (items, [])
     return ReadReply(code, items, done, "\n\n".join(item.text.strip("\n") for item in items))
