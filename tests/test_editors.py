@@ -25,7 +25,7 @@ SERVER_SETTINGS = {
     "model": "Qwen/Qwen2.5-Coder-0.5B-Instruct",
     "adapter": None,
     "device": "auto",
-    "maxNewTokens": 384,
+    "maxNewTokens": 192,
     "candidates": 4,
     "mutants": 40,
     "seed": 42,

@@ -397,6 +397,8 @@ def summary_table(context: ReportContext, metrics: dict, checklist: ChecklistRep
             lines.append(f"{key.replace('_', ' '):32}" + "".join(f"{str(f.get(key)):>12}" for f in per_test.values()))
         lines.append(f"{'selection mutation score':32}" + "".join(
             f"{_pct(f['selection_mutation_score']):>12}" for f in per_test.values()))
+        lines.append("The rates above and the checklist judge each function's final tests as a whole: the greedy "
+                     "reply at n=1, the selected tests at n>1.")
     codebleu = result["codebleu"]
     if result["bleu4"] is not None:
         lines.append(f"BLEU-4 {result['bleu4']:.4f} (corpus-level, tree-sitter tokens, add-one smoothing n > 1); "

@@ -16,7 +16,9 @@ class ServerSettings:
     model: str = DEFAULT_MODEL
     adapter: str | None = None
     device: Literal["auto", "cuda", "cpu"] = "auto"
-    max_new_tokens: int = 384  # a reply's budget (the loop stop ends runaway replies sooner)
+    # A reply's budget. Latency is about 88 ms per token step on 2 cores whatever the batch (1-4): 192 steps keep a
+    # resolve under 20 s, and 77 % of the base 0.5B's replies to HumanEval hold a test by then (87 % at 384).
+    max_new_tokens: int = 192
     candidates: int = 4  # replies per round, sampled in one batch; 1: the greedy reply alone
     retries: int = 1  # further rounds of candidates (a new seed) when none gave a test that builds and passes
     mutants: int = 40  # mutants of the function that select among the passing tests; 0: no mutation

@@ -222,6 +222,9 @@ class ScratchWorkspace:
                     reply.problem = f"does not build: {message.strip().splitlines()[0] if message.strip() else ''}"
                     reply.tests = [t if t.why else dataclasses.replace(t, why=reply.problem) for t in reply.tests]
                 break
+        for reply in own if not binaries else []:  # out of rounds: what is left never built
+            reply.tests = [t if t.why else dataclasses.replace(t, why=f"did not build in {MAX_BUILD_ROUNDS} rounds")
+                           for t in reply.tests]
         if root is not None and root != relative:
             (self.dir / root).write_text((self.crate / root).read_text())  # the switch has served its build
         scored = self._run_candidates(own, binaries, file, active, ids, run_seconds) if binaries and run else 0
