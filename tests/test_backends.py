@@ -159,11 +159,17 @@ def test_a_malformed_replay_line_is_reported_with_its_number(tmp_path):
 # --- the language server's model holder goes through LocalBackend ------------------------------------------------
 
 
-def test_the_servers_model_backend_generates_through_the_local_backend(tiny, greedy):
-    holder = ModelBackend(ServerSettings(model=str(tiny), device="cpu", max_new_tokens=TOKENS))
+def test_the_servers_model_backend_generates_through_the_local_backend_in_bf16_on_the_cpu(tiny):
+    holder = ModelBackend(ServerSettings(model=str(tiny), device="cpu", max_new_tokens=40))
     holder.ensure_loaded(lambda: None)
     code = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n"
-    assert holder.generate(code, None, None, threading.Event()) == greedy[0].text
+    bf16 = LocalBackend(str(tiny), device="cpu", load_in_4bit=False)
+    progress: list[int] = []
+    assert holder.generate(code, 1, 42, threading.Event(), progress.append) == [c.text for c in bf16.complete(
+        [chat_prompt(code)], 40)]
+    assert progress == [32]  # decoded tokens, every 32
+    sampled = holder.generate(code, 3, 42, threading.Event(), progress.append)
+    assert len(set(sampled)) == 3 and holder.generate(code, 3, 42, threading.Event(), progress.append) == sampled
     status = holder.status()
     assert status["modelLoaded"] and status["device"] == "cpu"
 
