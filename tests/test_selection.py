@@ -111,3 +111,15 @@ def test_each_test_of_each_reply_is_judged_on_its_own_and_selection_kills_the_mo
     assert figures["tests_generated"] == 4 and figures["tests_building"] == 3 and figures["tests_passing"] == 2
     assert figures["mutants_killed_by_selection"] == len(killed)
     assert "fn limit()" in compose(chosen)  # the helper its test needs comes along
+
+
+def test_an_error_inside_assert_eq_is_traced_to_its_test_not_to_the_macro():
+    # rustc's primary span for `==` on a type without PartialEq lies in core's macros/mod.rs under the sysroot
+    reply = split_items("struct Opaque;\n\n"
+                        "#[test]\nfn compares_the_incomparable() {\n    assert_eq!(Opaque, Opaque);\n}\n\n"
+                        "#[test]\nfn adds() {\n    assert_eq!(clamp_add(1, 2, 10), 3);\n}")
+    (judgement,) = judge_candidates([(JudgeSample("clamp", CLAMP, ""), [reply])], JudgeConfig(coverage=False, jobs=1))
+    by_name = {t.item.names[0]: t for t in judgement.tests}
+    assert by_name["adds"].validated
+    assert not by_name["compares_the_incomparable"].builds
+    assert "cannot be applied to type `Opaque`" in by_name["compares_the_incomparable"].why

@@ -266,10 +266,13 @@ def _diagnostic(msg: dict) -> Diagnostic:
 
 
 def _primary_span(spans: list[dict]) -> dict | None:
-    """The primary span, followed out of macro expansions back to the source the user wrote."""
+    """The primary span, followed out of macro expansions back to the source the user wrote: out of `<…>` spans
+    and out of files outside the package (a type error inside `assert_eq!` points into core's macros/mod.rs under
+    the sysroot; its expansion's call site is the test's line)."""
     primary = next((s for s in spans if s.get("is_primary")), spans[0] if spans else None)
     while primary and primary.get("expansion") and primary["expansion"].get("span"):
-        if not primary["file_name"].startswith("<"):
+        name = primary["file_name"]
+        if not (name.startswith("<") or Path(name).is_absolute()):
             break
         primary = primary["expansion"]["span"]
     return primary
