@@ -75,13 +75,13 @@ class Backend(Protocol):
 
 
 def candidates(backend: Backend, prompts: Sequence[str], n: int, max_new_tokens: int, sampling: Sampling,
-               greedy_first: bool = True, cancel: threading.Event | None = None) -> list[list[Completion]]:
-    """`n` replies to each prompt: with `greedy_first`, the greedy reply and n - 1 samples (so best-of-n is never
-    short of what greedy finds), else n samples from one call (copies side by side: one batch decodes them)."""
-    greedy = backend.complete(prompts, max_new_tokens, cancel) if greedy_first else [None] * len(prompts)
-    k = n - 1 if greedy_first else n
+               cancel: threading.Event | None = None) -> list[list[Completion]]:
+    """`n` replies to each prompt: the greedy reply, so best-of-n is never short of what greedy finds, and n - 1
+    seeded samples from one call (copies side by side: a batch decodes them together)."""
+    greedy = backend.complete(prompts, max_new_tokens, cancel)
+    k = n - 1
     sampled = backend.complete([p for p in prompts for _ in range(k)], max_new_tokens, cancel, sampling) if k else []
-    return [([greedy[i]] if greedy_first else []) + sampled[i * k:(i + 1) * k] for i in range(len(prompts))]
+    return [[greedy[i]] + sampled[i * k:(i + 1) * k] for i in range(len(prompts))]
 
 
 def _copy_numbers(prompts: Sequence[str]) -> list[int]:
