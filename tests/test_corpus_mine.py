@@ -139,3 +139,43 @@ def test_doctest_with_main_calls_it():
 ])
 def test_licences(expression, permissive):
     assert is_permissive(expression) is permissive
+
+
+LEDGER = """\
+pub struct Ledger { total: i64 }
+impl Ledger {
+    pub fn new() -> Self { Ledger { total: 0 } }
+    pub fn deposit(&mut self, amount: i64) { self.total += amount; }
+    pub fn balance(&self) -> i64 { self.total }
+}
+pub struct Account { b: i64 }
+impl Account {
+    pub fn balance(&self) -> i64 { self.b }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn balance_after_deposit() {
+        let mut ledger = Ledger::new();
+        ledger.deposit(5);
+        assert_eq!(ledger.balance(), 5);
+    }
+    #[test]
+    fn deposit_then_balance() {
+        let mut ledger = Ledger::new();
+        ledger.deposit(2);
+        assert_eq!(ledger.balance(), 2);
+    }
+}
+"""
+
+
+def test_method_called_through_a_receiver_links_to_the_subject_the_name_puts_first(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "ledger"\nversion = "0.1.0"\nedition = "2021"\n'
+                                         'license = "MIT"\n')
+    (tmp_path / "src" / "lib.rs").write_text(LEDGER)
+    candidates, _ = mine_crate(read_crate(tmp_path))
+    linked = {c.function: c.test_names for c in candidates}
+    assert linked == {"Ledger::balance": ("balance_after_deposit",), "Ledger::deposit": ("deposit_then_balance",)}

@@ -23,7 +23,7 @@ RTG_SERVE = ROOT / ".venv" / "bin" / "rtg-serve"
 # The server's settings (its interface) and their defaults.
 SERVER_SETTINGS = {
     "model": "Qwen/Qwen2.5-Coder-0.5B-Instruct",
-    "adapter": None,
+    "adapter": "default",
     "device": "auto",
     "maxNewTokens": 192,
     "candidates": 4,

@@ -54,9 +54,10 @@ def test_malformed_rust_still_offers_the_functions_it_can_see():
 
 def test_settings_from_camel_case_options():
     settings = ServerSettings().updated(
-        {"maxNewTokens": 64, "device": "cpu", "timeouts": {"runSeconds": 5}, "adapter": None, "allowHub": True})
-    assert (settings.max_new_tokens, settings.device, settings.run_seconds, settings.adapter, settings.allow_hub) \
+        {"maxNewTokens": 64, "device": "cpu", "timeouts": {"runSeconds": 5}, "adapter": "none", "allowHub": True})
+    assert (settings.max_new_tokens, settings.device, settings.run_seconds, settings.adapter_dir(), settings.allow_hub) \
         == (64, "cpu", 5, None, True)
+    assert ServerSettings().updated({"adapter": None}).adapter == "default"  # null: back to the default
 
 
 def test_bad_settings_are_refused_with_the_setting_named():

@@ -75,6 +75,20 @@ def test_uploading_offline_fails_and_points_at_the_prepared_folder(experiment):
     assert "HF_HUB_OFFLINE is set" in done.stderr and str(experiment / "publish" / "best") in done.stderr
 
 
+def test_a_folder_prepared_elsewhere_with_notes_is_what_a_later_publish_uploads(experiment, tmp_path):
+    folder, notes = tmp_path / "adapters" / "shipped", tmp_path / "figures.md"
+    notes.write_text("## Figures\n\n| set | compile |\n| --- | --- |\n| holdout | 12.0% |\n")
+    done = publish(str(experiment), "--repo-id", "someone/rtg-smoke", "--prepare-only", "--allow-unevaluated",
+                   "--folder", str(folder), "--notes", str(notes))
+    assert done.returncode == 0, done.stderr
+    assert (folder / "README.md").read_text().rstrip().endswith("| holdout | 12.0% |")
+    again = publish(str(folder), "--repo-id", "someone/rtg-smoke", "--allow-unevaluated",
+                    env={"HF_HUB_OFFLINE": "1"})
+    assert again.returncode == 3 and f"The prepared folder is {folder};" in again.stderr  # uploaded as it is
+    assert "prepared" not in again.stderr.split("cannot upload")[0]  # nothing was prepared again
+    assert publish(str(folder), "--repo-id", "someone/rtg-smoke").returncode == 4  # still never evaluated
+
+
 def test_an_unfinished_experiment_is_refused(tmp_path):
     done = publish(str(tmp_path), "--repo-id", "someone/x", "--prepare-only")
     assert done.returncode == 3 and "not a finished rtg-train experiment" in done.stderr

@@ -179,3 +179,11 @@ def test_a_sample_is_proptest_by_its_test_kinds():
     assert sample_from_record({**record, "metadata": {"test_kinds": ["unit", "proptest"]}}) == \
         Sample("x", "fn f() {}", "#[test] fn t() {}", True)
     assert not sample_from_record(record).is_proptest
+
+
+def test_a_few_properties_are_not_repeated_past_the_cap_to_reach_the_share():
+    flags = [True] * 2 + [False] * 98  # 2 %: 22.5 % would draw each property about 11 times an epoch
+    mix, weights = plan_mix(flags, 0.20, 0.25, max_repeats=4.0)
+    assert mix.weighted and mix.expected_share == pytest.approx(0.08)  # 4 draws x 2 properties of 100
+    assert sum(w for w, p in zip(weights, flags) if p) == pytest.approx(0.08)
+    assert plan_mix(flags, 0.20, 0.25)[0].expected_share == pytest.approx(0.225)  # uncapped: the old behaviour

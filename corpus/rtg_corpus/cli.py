@@ -2,6 +2,8 @@
 
     rtg-corpus fetch --debian [--limit N]
     rtg-corpus build --source ~/.cache/rtg/debian-crates --out data/corpus [--seed 42]
+    rtg-corpus selfgen --corpus data/corpus --round 0 --out data/selfgen/round-0.jsonl [--adapter DIR]
+    rtg-corpus mix --corpus data/corpus --self-generated data/selfgen/round-*.jsonl --out data/train-mix
     rtg-corpus push data/corpus --repo-id USER/rtg-corpus
 """
 from __future__ import annotations
@@ -16,10 +18,14 @@ from rtg_core.model import ModelUnavailable
 from rtg_core.sandbox import SandboxUnavailable
 from rtg_corpus.build import BuildConfig, build
 from rtg_corpus.fetch import FetchError, default_cache, fetch_debian
+from rtg_corpus.filters import TokenCounter
+from rtg_corpus.mix import MixError, mix
 from rtg_corpus.push import PushError, push
+from rtg_corpus.selfgen import SelfGenConfig, run_round
 from rtg_corpus.verify import VerifyError
 
 DEFAULT_OUT = Path("data/corpus")
+DEFAULT_HUMANEVAL = Path("../shared/benchmarks/humanevalpack-rust/humanevalpack-rust.jsonl")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--no-verify", action="store_true", help="skip the judge (nothing is then standalone)")
     make.add_argument("--no-curated", action="store_true", help="leave out the hand-curated examples")
 
+    selfgen = commands.add_parser("selfgen", help="one expert-iteration round: judge-verified tests the model "
+                                  "writes for training functions")
+    selfgen.add_argument("--corpus", type=Path, default=DEFAULT_OUT, help="a built corpus: its training split")
+    selfgen.add_argument("--round", type=int, required=True, help="0: the base model; k: the adapter of round k-1")
+    selfgen.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl",
+                         help="kept samples are appended; FILE.state.json lets a stopped run resume")
+    selfgen.add_argument("--adapter", type=Path, default=None, metavar="DIR")
+    selfgen.add_argument("--model", default=None, help="base model (default: the adapter's own base)")
+    selfgen.add_argument("--backend", choices=("local", "openai"), default="local",
+                         help="openai: a vLLM or llama.cpp server's /v1/completions at --endpoint")
+    selfgen.add_argument("--endpoint", default="http://127.0.0.1:8000")
+    selfgen.add_argument("--served-model", default=None)
+    selfgen.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    selfgen.add_argument("--batch-size", type=int, default=8)
+    selfgen.add_argument("--candidates", type=int, default=SelfGenConfig.candidates)
+    selfgen.add_argument("--max-new-tokens", type=int, default=SelfGenConfig.max_new_tokens)
+    selfgen.add_argument("--max-prompt-tokens", type=int, default=SelfGenConfig.max_prompt_tokens)
+    selfgen.add_argument("--limit", type=int, default=None, help="functions tried this round")
+    selfgen.add_argument("--seed", type=int, default=SelfGenConfig.seed)
+    selfgen.add_argument("--allow-hub", action="store_true")
+
+    blend = commands.add_parser("mix", help="the judge-verified, decontaminated training data of an adapter")
+    blend.add_argument("--corpus", type=Path, default=DEFAULT_OUT)
+    blend.add_argument("--self-generated", type=Path, nargs="*", default=[], metavar="FILE.jsonl")
+    blend.add_argument("--humaneval", type=Path, default=DEFAULT_HUMANEVAL,
+                       help="HumanEvalPack-Rust JSONL, kept out of training (default: %(default)s)")
+    blend.add_argument("--out", type=Path, default=Path("data/train-mix"))
+
     publish = commands.add_parser("push", help="publish a built corpus as a Hugging Face Hub dataset")
     publish.add_argument("out", type=Path)
     publish.add_argument("--repo-id", required=True)
@@ -56,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"fetch": _fetch, "build": _build, "push": _push}[args.command](args)
+    return {"fetch": _fetch, "build": _build, "selfgen": _selfgen, "mix": _mix, "push": _push}[args.command](args)
 
 
 def _fetch(args) -> int:
@@ -91,6 +125,55 @@ def _build(args) -> int:
         return 3
     counts = ", ".join(f"{name} {len(samples)}" for name, samples in report.splits.items())
     print(f"rtg-corpus: wrote {args.out}: {counts} in {time.monotonic() - start:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _selfgen(args) -> int:
+    from rtg_core.backends import BackendError
+    from rtg_core.model import DeviceUnavailable
+    from rtg_eval.generate_cli import make_backend
+
+    if not (args.corpus / "train.jsonl").is_file():
+        print(f"rtg-corpus: {args.corpus}/train.jsonl: no such file (run `rtg-corpus build` first)", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    config = SelfGenConfig(round=args.round, candidates=args.candidates, max_new_tokens=args.max_new_tokens,
+                           max_prompt_tokens=args.max_prompt_tokens, limit=args.limit, seed=args.seed)
+    try:
+        backend = make_backend(argparse.Namespace(**vars(args), sample=False, sampling_seed=config.sampling.seed,
+                                                  replay=None))
+        counter = TokenCounter(args.model or BuildConfig.tokenizer)
+        report = run_round(args.corpus, args.out, backend, config, lambda text: counter.count(text, ""),
+                           lambda message: print(f"rtg-corpus: {message}", file=sys.stderr))
+    except ValueError as exc:  # a bad adapter dir (ExperimentError) or setting
+        print(f"rtg-corpus: {exc}", file=sys.stderr)
+        return 2
+    except (SandboxUnavailable, CargoEnvError, VerifyError, ModelUnavailable, DeviceUnavailable, BackendError) as exc:
+        print(f"rtg-corpus: {exc}", file=sys.stderr)
+        return 3
+    print(f"rtg-corpus: round {args.round}: {report.kept} of {report.tried} functions gave judge-verified tests "
+          f"({report.tests_kept} tests kept of {report.tests_generated} generated, {report.tests_validated} built and "
+          f"passed, {report.tests_killing} also killed a mutant) -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _mix(args) -> int:
+    missing = [str(p) for p in [args.corpus / "train.jsonl", *args.self_generated] if not p.is_file()]
+    if args.humaneval is not None and not args.humaneval.is_file():
+        missing.append(str(args.humaneval))
+    if missing:
+        print(f"rtg-corpus: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        report = mix(args.corpus, args.self_generated, args.out, args.humaneval,
+                     lambda message: print(f"rtg-corpus: {message}", file=sys.stderr))
+    except MixError as exc:
+        print(f"rtg-corpus: {exc}", file=sys.stderr)
+        return 4
+    for split, counts in report.counts.items():
+        print(f"rtg-corpus: {split}: " + ", ".join(f"{label} {n}" for label, n in counts.items()), file=sys.stderr)
+    print(f"rtg-corpus: proptest: {report.proptest_samples} samples ({report.proptest_share:.1%}), "
+          f"{report.distinct_properties} distinct properties; wrote {args.out}", file=sys.stderr)
     return 0
 
 

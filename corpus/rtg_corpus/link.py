@@ -2,7 +2,8 @@
 
 A test is linked to one focal fn, or to none when that would be a guess:
 1. among the crate fns it calls, the one its name mentions (`parse_hex_rejects_empty` -> `parse_hex`), the longest
-   name winning;
+   name winning, then the one named first (`balance_after_deposit` -> `balance`: a test is named after its
+   subject); calls through a receiver count (`ledger.balance()` is a call of `balance`);
 2. else the only crate fn it calls, not counting set-up calls (`new`, `default`, ...) when it calls another,
    unless its name mentions something else it calls (a trait or std method: `test_checked_add`);
 3. a name defined more than once (`new` on several types) is resolved by `Type::name(..)` calls, then by the
@@ -38,6 +39,13 @@ def mentions(test_name: str, fn_name: str) -> bool:
     return n > 0 and any(test_words[i:i + n] == fn_words for i in range(len(test_words) - n + 1))
 
 
+def mention_position(test_name: str, fn_name: str) -> int:
+    """The word index where `fn_name` first appears in `test_name` (which must mention it)."""
+    test_words, fn_words = words(test_name), words(fn_name)
+    n = len(fn_words)
+    return next(i for i in range(len(test_words) - n + 1) if test_words[i:i + n] == fn_words)
+
+
 def link_tests(focals: list[Focal], tests: list[TestFn]) -> dict[tuple[str, int], list[Link]]:
     """Focal key -> the tests linked to it, in the order they were given."""
     by_name: dict[str, list[Focal]] = defaultdict(list)
@@ -63,7 +71,7 @@ def _choose_name(test: TestFn, by_name: dict[str, list[Focal]]) -> tuple[str, st
     if mentioned:
         longest = max(len(words(n)) for n in mentioned)
         best = [n for n in mentioned if len(words(n)) == longest]
-        return (best[0], "name") if len(best) == 1 else None
+        return min(best, key=lambda n: mention_position(test.name, n)), "name"
     if any(mentions(test.name, n) for n in test.calls if n not in SETUP_CALLS and n not in by_name):
         return None  # `test_checked_add` is about `checked_add`, whatever crate fn it also calls
     substantive = [n for n in called if n not in SETUP_CALLS]

@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtg_eval.checklist import LockEvidence, PeakMemory
+from rtg_core.adapters import DEFAULT_CHOICE, NO_ADAPTER, chosen_adapter
 from rtg_core.files import file_sha256
+from rtg_eval.checklist import LockEvidence, PeakMemory
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -67,6 +68,19 @@ def resolve_adapter(path: Path | None) -> Experiment:
         return Experiment(path, root)
     raise ExperimentError(f"--adapter {path}: neither an adapter directory (with {ADAPTER_WEIGHTS}) nor an "
                           "experiment directory (with checkpoints/best/)")
+
+
+ADAPTER_HELP = (f"an experiment dir (its checkpoints/best), a checkpoint dir, an adapter dir, `{NO_ADAPTER}` for the "
+                f"base model alone, or `{DEFAULT_CHOICE}`: the adapter rtg ships, which --backend local uses on its "
+                "base model when this is left out")
+
+
+def chosen_experiment(choice: str | None, backend: str = "local", model: str | None = None) -> Experiment:
+    """`--adapter` as given; left out, the shipped adapter for the local backend on its base model (other backends
+    run whatever model their server has, so no adapter is implied)."""
+    if choice is None and backend != "local":
+        return Experiment(None, None)
+    return resolve_adapter(chosen_adapter(choice, model))
 
 
 def model_sha256(model_dir: Path | None) -> str | None:

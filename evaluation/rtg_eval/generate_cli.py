@@ -1,6 +1,7 @@
 """rtg-generate: tests for the public fns of a Rust file, validated by the judge; only tests that build and pass
 are written (spec §12).
 
+    rtg-generate --input src/geometry.rs --output tests/generated_tests.rs          # the adapter rtg ships
     rtg-generate --adapter experiments/ft-testgen-001 --input src/geometry.rs --output tests/generated_tests.rs
     rtg-generate --adapter DIR --input src/lib.rs --function area --output tests/area_tests.rs
 
@@ -36,7 +37,7 @@ from rtg_core.prompt import chat_prompt
 from rtg_core.rust_source import RustFunction, find_test_module, functions
 from rtg_core.sandbox import SandboxUnavailable
 from rtg_core.base_models import DEFAULT_BASE_MODEL
-from rtg_eval.experiment import ExperimentError, resolve_adapter
+from rtg_eval.experiment import ADAPTER_HELP, ExperimentError, chosen_experiment
 from rtg_eval.judge import JudgeConfig, judge_samples
 from rtg_eval.samples import JudgeSample
 from rtg_eval.selection import judge_candidates, select_tests
@@ -64,7 +65,7 @@ class Generated:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtg-generate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--adapter", type=Path, metavar="DIR", help="experiment, checkpoint or adapter dir")
+    parser.add_argument("--adapter", metavar="DIR", help=ADAPTER_HELP)
     parser.add_argument("--model", default=None, help="base model (default: the adapter's own base)")
     parser.add_argument("--input", type=Path, required=True, metavar="src/FILE.rs")
     parser.add_argument("--function", default=None, metavar="NAME", help="only this fn (name or Type::name)")
@@ -209,7 +210,7 @@ def make_backend(args: argparse.Namespace) -> Backend:
         if args.replay is None or not args.replay.is_file():
             raise ValueError("--backend replay needs --replay FILE.jsonl")
         return ReplayBackend(path=args.replay)
-    experiment = resolve_adapter(args.adapter)
+    experiment = chosen_experiment(args.adapter, args.backend, args.model)
     model = args.model or experiment.base_model() or DEFAULT_BASE_MODEL
     if args.backend == "openai":
         return OpenAICompatibleBackend(args.endpoint, args.served_model or model, sampling=sampling)

@@ -1,8 +1,10 @@
 """rtg-eval with a model (spec §12, "evaluation only"): generate tests for a test set, judge them, score the
 Popperian checklist, apply the gates.
 
+    rtg-eval --test-set data/corpus/holdout.jsonl --output DIR     # the adapter rtg ships
     rtg-eval --adapter experiments/ft-testgen-001 --test-set data/corpus/holdout.jsonl \\
              [--output DIR] [--repair N] [--kill-survivors N] [--repro-steps N] [--no-gates]
+    rtg-eval --adapter none --test-set FILE --output DIR          # the base model alone
     rtg-eval --backend openai --endpoint http://127.0.0.1:8000 --served-model NAME --test-set FILE --output DIR
     rtg-eval --backend reference --test-set FILE --output DIR   # the test set's own tests through the same report
 
@@ -34,8 +36,8 @@ from rtg_core.tiny_qwen2 import TINY_QWEN2
 from rtg_core.verdict import write_verdict
 from rtg_eval.checklist import ChecklistReport, ReproEvidence, score_checklist
 from rtg_core.base_models import DEFAULT_BASE_MODEL, weights_summary
-from rtg_eval.experiment import (Experiment, ExperimentError, lock_evidence, model_sha256,
-                                 resolve_adapter, training_figures)
+from rtg_eval.experiment import (ADAPTER_HELP, Experiment, ExperimentError, chosen_experiment, lock_evidence,
+                                 model_sha256, training_figures)
 from rtg_eval.judge import JudgeConfig
 from rtg_eval.model_eval import EvalSettings, as_generation_targets, build_evidence, evaluate_model
 from rtg_eval.repro_check import check_reproducibility
@@ -50,9 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtg-eval", description=__doc__.split("\n\n")[0],
                                      epilog="Judging given tests instead: rtg-eval --tests-from FILE --output DIR")
     what = parser.add_argument_group("what to evaluate")
-    what.add_argument("--adapter", type=Path, metavar="DIR",
-                      help="an experiment dir (its checkpoints/best), a checkpoint dir, or an adapter dir; "
-                           "left out: the base model alone")
+    what.add_argument("--adapter", metavar="DIR", help=ADAPTER_HELP)
     what.add_argument("--model", default=None,
                       help=f"base model: hub id or dir (default: the adapter's own base, else {DEFAULT_BASE_MODEL}); "
                            f"{TINY_QWEN2} means the experiment's {TINY_QWEN2}/ dir")
@@ -161,10 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.test_set.is_file():
             raise UsageError(f"--test-set {args.test_set}: no such file")
-        experiment = resolve_adapter(args.adapter)
+        experiment = chosen_experiment(args.adapter, args.backend, args.model)
         output = args.output or experiment.default_output()
         if output is None:
-            raise UsageError("--output DIR is needed when --adapter is not inside an experiment directory")
+            raise UsageError("--output DIR is needed when the adapter is not inside an experiment directory")
         samples, errors = read_samples(args.test_set)
         for error in errors:
             _log(f"{args.test_set}:{error} (skipped; the other lines are evaluated)")

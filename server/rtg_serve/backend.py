@@ -63,7 +63,7 @@ class ModelBackend:
         try:
             admit_adapter(settings)
             device = choose_device(settings.device)
-            backend = LocalBackend(settings.model, adapter=settings.adapter, device=device.type,
+            backend = LocalBackend(settings.model, adapter=settings.adapter_dir(), device=device.type,
                                    allow_hub=settings.allow_hub, batch_size=16,
                                    load_in_4bit=device.type == "cuda")
             backend.load()
@@ -95,11 +95,11 @@ class ModelBackend:
         return [c.text for c in completions]
 
     def status(self) -> dict:
-        adapter = self.settings.adapter
+        adapter = self.settings.adapter_dir()
         gates = read_verdict(adapter) if adapter else None
         return {
             "model": self.settings.model,
-            "adapter": adapter,
+            "adapter": str(adapter) if adapter else None,
             "adapterSha256": gates.adapter_sha256 if gates else None,
             "adapterGates": _gates_status(gates, self.settings) if gates else None,
             "device": self._loaded.device.torch_device if self._loaded else None,
@@ -123,20 +123,21 @@ class _EitherEvent:
 
 def admit_adapter(settings: ServerSettings) -> AdapterGates | None:
     """The adapter's verdict, logged; AdapterRejected when it failed P-GATE-001 and that is not allowed."""
-    if not settings.adapter:
+    adapter = settings.adapter_dir()
+    if adapter is None:
         return None
-    gates = read_verdict(settings.adapter)
+    gates = read_verdict(adapter)
     if gates.state == "rejected" and not settings.allow_failed_adapter:
-        raise AdapterRejected(f"adapter {settings.adapter} failed its gates ({gates.reason}); spec §16.1 forbids "
+        raise AdapterRejected(f"adapter {adapter} failed its gates ({gates.reason}); spec §16.1 forbids "
                               f"deploying an adapter that fails {DEPLOYMENT_GATE}. Set rtg.allowFailedAdapter to "
                               "load it anyway")
     if gates.state == "rejected":
         log.warning("loading adapter %s although it failed its gates (rtg.allowFailedAdapter is set): %s",
-                    settings.adapter, gates.reason)
+                    adapter, gates.reason)
     elif gates.state == "not evaluated":
-        log.warning("adapter %s has not been evaluated: %s", settings.adapter, gates.reason)
+        log.warning("adapter %s has not been evaluated: %s", adapter, gates.reason)
     else:
-        log.info("adapter %s passed %s: %s", settings.adapter, DEPLOYMENT_GATE, gates.reason)
+        log.info("adapter %s passed %s: %s", adapter, DEPLOYMENT_GATE, gates.reason)
     return gates
 
 

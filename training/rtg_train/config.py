@@ -37,6 +37,7 @@ class DataConfig:
     max_seq_length: int = 1024  # prompt + tests tokens; longer samples are dropped, never truncated, and counted
     proptest_share_min: float = 0.20  # the proptest share of the training mix, by weighting (spec §3) ...
     proptest_share_max: float = 0.25  # ... outside [min, max] samples are drawn with weights that aim at the middle
+    proptest_max_repeats: float = 4.0  # ... but a property is drawn at most this often per epoch (on average)
     max_eval_samples: int = 256  # validation cost per evaluation; the first N validation samples
 
 
@@ -208,6 +209,8 @@ def check_config(config: TrainConfig) -> None:
         problems.append(f"data.max_seq_length {d.max_seq_length} leaves no room for a prompt; use 1024")
     if not 0 <= d.proptest_share_min <= d.proptest_share_max <= 1:
         problems.append("data.proptest_share_min/max must satisfy 0 <= min <= max <= 1")
+    if d.proptest_max_repeats < 1:
+        problems.append("data.proptest_max_repeats must be >= 1 (1: never repeat a property to reach the share)")
     if d.max_eval_samples < 1:
         problems.append("data.max_eval_samples must be >= 1")
     if lo.rank < 1 or lo.alpha <= 0:

@@ -6,7 +6,8 @@
 - Length rule: a sample whose prompt + answer exceeds `max_seq_length` is dropped, never truncated (a cut-off
   test would teach the model to stop mid-function, a cut-off prompt to test code it cannot see); drops are counted.
 - Mix: when the proptest share lies outside [min, max], each epoch draws its samples with replacement, weighted
-  so that the expected share is the middle of the range; otherwise an epoch is a plain permutation.
+  so that the expected share is the middle of the range, but no property is drawn more than
+  `data.proptest_max_repeats` times an epoch on average; otherwise an epoch is a plain permutation.
 - Order: epochs are concatenated into one stream; optimizer step k takes the next samples_per_step of it. So
   the step number alone fixes the data position, and a resumed run sees exactly the samples an unbroken one sees.
 """
@@ -152,13 +153,18 @@ class Mix:
     expected_share: float  # the proptest share an epoch has on average
 
 
-def plan_mix(is_proptest: list[bool], share_min: float, share_max: float) -> tuple[Mix, list[float]]:
-    """Per-example sampling weights that bring the proptest share into [share_min, share_max]."""
+def plan_mix(is_proptest: list[bool], share_min: float, share_max: float,
+             max_repeats: float = float("inf")) -> tuple[Mix, list[float]]:
+    """Per-example sampling weights that bring the proptest share into [share_min, share_max], drawing no property
+    more than `max_repeats` times per epoch on average: a few properties repeated many times teach them by heart,
+    so the share then stops short of the range (the log says so)."""
     n, k = len(is_proptest), sum(is_proptest)
     share = k / n
     if share_min <= share <= share_max or k in (0, n):  # in range, or nothing to weight
         return Mix(share, False, share), [1.0] * n
     target = (share_min + share_max) / 2
+    if share < share_min:
+        target = max(share, min(target, max_repeats * k / n))
     w_prop, w_other = target / k, (1 - target) / (n - k)
     return Mix(share, True, target), [w_prop if p else w_other for p in is_proptest]
 

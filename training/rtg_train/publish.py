@@ -2,6 +2,9 @@
 
     rtg-train publish experiments/ft-testgen-001 --repo-id you/rtg-qwen2.5-coder-0.5b-testgen [--checkpoint best]
     rtg-train publish experiments/ft-testgen-001 --repo-id you/... --prepare-only     # the folder, no upload
+    rtg-train publish experiments/cpu-qwen2.5-coder-0.5b --repo-id you/... --prepare-only \
+        --folder adapters/rtg-qwen2.5-coder-0.5b-testgen --notes figures.md               # the adapter rtg ships
+    rtg-train publish adapters/rtg-qwen2.5-coder-0.5b-testgen --repo-id you/...        # a prepared folder, as is
 
 The folder (`EXPERIMENT/publish/CHECKPOINT/`) holds what is uploaded: the adapter as `PeftModel.from_pretrained`
 reads it, a README.md model card (evaluation verdict, metrics, config, reproducibility lock, dataset hashes), and
@@ -47,11 +50,16 @@ class PublishRefused(PublishError):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtg-train publish", description=__doc__.split("\n\n")[0])
-    parser.add_argument("experiment", type=Path, help="an rtg-train --output directory")
+    parser.add_argument("experiment", type=Path,
+                        help="an rtg-train --output directory, or a folder prepared before (uploaded as it is)")
     parser.add_argument("--repo-id", required=True, help="owner/name of the model repository to create or update")
     parser.add_argument("--checkpoint", default="best", help="best (default) or step-N")
     parser.add_argument("--private", action="store_true")
     parser.add_argument("--prepare-only", action="store_true", help="write the folder and card; upload nothing")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="where to prepare it (default: EXPERIMENT/publish/CHECKPOINT)")
+    parser.add_argument("--notes", type=Path, default=None, metavar="FILE.md",
+                        help="Markdown appended to the model card: evaluation tables, data counts")
     parser.add_argument("--allow-unevaluated", action="store_true",
                         help=f"publish an adapter that has no {VERDICT_FILE} from rtg-eval (its card says so); an "
                              f"adapter that failed {DEPLOYMENT_GATE} is refused whatever this says")
@@ -70,15 +78,22 @@ def admit(source: Path, allow_unevaluated: bool) -> AdapterGates:
     return gates
 
 
-def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unevaluated: bool = False) -> Path:
-    """Write EXPERIMENT/publish/CHECKPOINT/ (adapter, card, run files); return it. Needs no network."""
+def is_prepared(folder: Path) -> bool:
+    """A folder `prepare` wrote: the adapter, its card and the run files, ready to upload as it is."""
+    return all((folder / name).is_file() for name in (*_ADAPTER_FILES, "README.md", *_RUN_FILES.values()))
+
+
+def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unevaluated: bool = False,
+            folder: Path | None = None, notes: str = "") -> Path:
+    """Write the folder (default EXPERIMENT/publish/CHECKPOINT/: adapter, card, run files); return it. Needs no
+    network."""
     source = experiment / "checkpoints" / checkpoint
     missing = [str(p) for p in [*(source / f for f in _ADAPTER_FILES), *(experiment / f for f in _RUN_FILES)]
                if not p.is_file()]
     if missing:
         raise PublishError(f"{experiment} is not a finished rtg-train experiment: missing {', '.join(missing)} "
                            "(train it to the end first, or pick another --checkpoint)")
-    folder = experiment / "publish" / checkpoint
+    folder = folder or experiment / "publish" / checkpoint
     try:
         gates = admit(source, allow_unevaluated)
     except PublishRefused as exc:
@@ -100,7 +115,8 @@ def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unev
     metrics = json.loads((experiment / "metrics.json").read_text())
     state_file = source / "trainer_state.json"
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    (folder / "README.md").write_text(model_card(repo_id, checkpoint, config, lock, metrics, state, gates))
+    card = model_card(repo_id, checkpoint, config, lock, metrics, state, gates)
+    (folder / "README.md").write_text(card + (f"\n{notes.strip()}\n" if notes.strip() else ""))
     return folder
 
 
@@ -245,8 +261,14 @@ def upload(folder: Path, repo_id: str, private: bool) -> str:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        folder = prepare(args.experiment, args.repo_id, args.checkpoint, args.allow_unevaluated)
-        print(f"rtg-train publish: prepared {folder}", file=sys.stderr)
+        if is_prepared(args.experiment):
+            folder = args.experiment
+            admit(folder, args.allow_unevaluated)
+        else:
+            notes = args.notes.read_text() if args.notes else ""
+            folder = prepare(args.experiment, args.repo_id, args.checkpoint, args.allow_unevaluated, args.folder,
+                             notes)
+            print(f"rtg-train publish: prepared {folder}", file=sys.stderr)
         if args.prepare_only:
             return 0
         url = upload(folder, args.repo_id, args.private)

@@ -214,8 +214,12 @@ def setup_data(corpus: Corpus, tokenizer, settings: DataConfig, schedule: TrainS
     validation = validation[:settings.max_eval_samples]
     if not validation:
         log.info("no validation samples: checkpoints/best will be the last checkpoint")
-    mix, weights = plan_mix([e.is_proptest for e in train], settings.proptest_share_min, settings.proptest_share_max)
-    if mix.weighted:
+    mix, weights = plan_mix([e.is_proptest for e in train], settings.proptest_share_min, settings.proptest_share_max,
+                            settings.proptest_max_repeats)
+    if mix.weighted and mix.expected_share < settings.proptest_share_min:
+        how = (f"weighted to {100 * mix.expected_share:.1f}% per epoch, short of {settings.proptest_share_min:.0%}: "
+               f"at most {settings.proptest_max_repeats:g} draws per property per epoch")
+    elif mix.weighted:
         how = f"weighted to {100 * mix.expected_share:.1f}% per epoch"
     elif settings.proptest_share_min <= mix.natural_share <= settings.proptest_share_max:
         how = "within the target range, unweighted"

@@ -40,7 +40,7 @@ export function serverSettings(section: Section): ServerSettings {
   for (const key of SERVER_SETTING_KEYS) {
     const value = section.get(key);
     if (value !== undefined) {
-      settings[key] = value; // null is a value here: "no adapter", "no log file"
+      settings[key] = value; // null is a value here: "no log file"
     }
   }
   return settings;

@@ -1,0 +1,83 @@
+"""The base model and an adapter, side by side, through the same rtg-eval pipeline on the same test sets, with
+n = 1 (the greedy reply) and best-of-n; prints one table.
+
+    .venv/bin/python benchmarks/adapter_vs_base.py --out eval_results/adapter-vs-base \\
+        --set holdout=data/corpus/holdout.jsonl --set test=data/corpus/test.jsonl \\
+        --set humaneval=../shared/benchmarks/humanevalpack-rust/humanevalpack-rust.jsonl \\
+        [--adapter default] [--candidates 1 4] [--limit N]
+
+Each (set, n, model) is one `rtg-eval` run in OUT/SET/n=N/{base,adapter}/, with the settings a user gets
+(bf16 on the CPU, 384 new tokens, the judge's defaults, gates reported, not enforced). A run whose metrics.json
+exists is read, not rerun, so a long comparison spans sessions; delete its directory to measure again.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = (("compile", "compile_rate", "{:.1%}"), ("pass", "pass_rate", "{:.1%}"),
+           ("mutation", "mutation_score", "{:.1%}"), ("cov. delta", "line_coverage_delta", "{:+.1%}"),
+           ("s/fn", "generation_seconds_per_function", "{:.1f}"))
+
+
+def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, out: Path) -> Path:
+    if (out / "metrics.json").is_file():
+        return out
+    command = [str(ROOT / ".venv" / "bin" / "rtg-eval"), "--adapter", adapter, "--test-set", str(test_set),
+               "--output", str(out), "--candidates", str(candidates), "--no-4bit", "--max-new-tokens", "384",
+               "--no-gates"]
+    if limit is not None:
+        command += ["--limit", str(limit)]
+    print("== " + " ".join(command), file=sys.stderr, flush=True)
+    done = subprocess.run(command, cwd=ROOT)
+    if done.returncode not in (0, 4):  # 4: a gate failed, which the table reports
+        raise SystemExit(f"adapter_vs_base: rtg-eval exited {done.returncode} for {out}")
+    return out
+
+
+def row(label: str, out: Path) -> str:
+    metrics = json.loads((out / "metrics.json").read_text())
+    result = metrics["evaluation_result"]
+    checklist = json.loads((out / "checklist.json").read_text())
+    cells = ["-" if result.get(key) is None else form.format(result[key]) for _, key, form in COLUMNS]
+    bugs = result.get("real_bugs")
+    cells.append(f"{bugs['killed']}/{result.get('real_bugs_in_test_set')}" if bugs else "-")
+    failed = [g["id"] for g in checklist["gates"] if not g["passed"]]
+    cells.append(f"{checklist['score']}/100")
+    cells.append("all passed" if not failed else "failed " + ",".join(failed))
+    return f"| {label} | {result.get('samples')} | " + " | ".join(cells) + " |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", action="append", required=True, metavar="NAME=FILE.jsonl")
+    parser.add_argument("--adapter", default="default", help="what rtg-eval --adapter takes (default: the shipped one)")
+    parser.add_argument("--candidates", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    sets = [(name, Path(path)) for name, _, path in (s.partition("=") for s in args.set)]
+    lines = []
+    for name, path in sets:
+        for n in args.candidates:
+            for label, adapter in (("base", "none"), ("adapter", args.adapter)):
+                out = run_eval(path, adapter, n, args.limit, args.out / name / f"n={n}" / label)
+                lines.append(row(f"{name} | n={n} | {label}", out))
+    header = ("| set | n | model | functions | " + " | ".join(c for c, _, _ in COLUMNS)
+              + " | real bugs | checklist | gates |")
+    print(header)
+    print("|" + " --- |" * (header.count("|") - 1))
+    print("\n".join(lines))
+    first = json.loads((args.out / sets[0][0] / f"n={args.candidates[0]}" / "adapter" / "metrics.json").read_text())
+    model = first.get("model", {})
+    print(f"\nweights: {json.dumps(model.get('base_model_weights'))}; adapter {model.get('adapter')} "
+          f"(sha256 {model.get('adapter_sha256')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""`rtg-corpus mix`: the training data of the shipped adapter, judge-verified samples only.
+
+Sources: the corpus's standalone pairs (mined tests the judge built and passed with nothing but `input`), the
+hand-curated examples, and the self-generated rounds (`rtg_corpus.selfgen`). Every sample keeps its provenance in
+`metadata.source` (and `metadata.round`). A sample whose function overlaps an evaluation function (corpus test
+split, holdout, HumanEvalPack-Rust: `rtg_corpus.decontaminate`) is left out; the written data is then checked
+again and the mix fails unless that second count is 0.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtg_corpus import card
+from rtg_corpus.decontaminate import CONTAMINATION_JACCARD, evaluation_functions, overlaps
+from rtg_corpus.filters import normalised_tokens
+from rtg_corpus.selfgen import SOURCE as SELF_GENERATED
+
+PROPTEST_SHARE = (0.20, 0.25)  # spec §15.3; rtg-train weights epochs into it when the natural share is outside
+
+
+class MixError(RuntimeError):
+    pass
+
+
+@dataclass
+class MixReport:
+    counts: dict[str, dict[str, int]]  # split -> source label -> samples
+    contaminated: list[dict]  # left out: sample id, evaluation function, similarity
+    remaining_overlap: int  # in the written data: must be 0
+    proptest_samples: int
+    distinct_properties: int
+    proptest_share: float
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise MixError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return records
+
+
+def source_label(record: dict) -> str:
+    metadata = record["metadata"]
+    if metadata.get("source") == SELF_GENERATED:
+        return f"self-generated round {metadata['round']}"
+    return "curated" if metadata.get("source") == "curated" else "corpus (judge-verified standalone)"
+
+
+def distinct_properties(records: list[dict]) -> int:
+    return len({"\x1f".join(normalised_tokens(p)) for r in records for p in r["property_tests"]})
+
+
+def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | None,
+        log=lambda message: None) -> MixReport:
+    train_split = read_jsonl(corpus / "train.jsonl")
+    train_ids = {r["id"] for r in train_split}
+    train = [r for r in train_split if r["metadata"].get("standalone")]
+    for path in self_generated:
+        generated = read_jsonl(path)
+        strays = [r["id"] for r in generated if r["metadata"].get("origin_id") not in train_ids]
+        if strays:
+            raise MixError(f"{path}: {len(strays)} samples are not of this corpus's training split (first: "
+                           f"{strays[0]}); self-generated tests must come from training functions only")
+        train += generated
+    validation = [r for r in read_jsonl(corpus / "validation.jsonl") if r["metadata"].get("standalone")]
+
+    evaluation = evaluation_functions(corpus, humaneval)
+    hits = overlaps(train + validation, evaluation)
+    dropped = {hit.sample_id for hit in hits}
+    train = [r for r in train if r["id"] not in dropped]
+    validation = [r for r in validation if r["id"] not in dropped]
+    remaining = len({hit.sample_id for hit in overlaps(train + validation, evaluation)})
+    log(f"decontamination: {len(dropped)} samples overlapped one of {len(evaluation)} evaluation functions "
+        f"(normalised-token Jaccard >= {CONTAMINATION_JACCARD}) and were left out; overlap in the written data: "
+        f"{remaining}")
+    if remaining:
+        raise MixError(f"{remaining} training samples still overlap an evaluation function")
+    if not train:
+        raise MixError(f"{corpus}: no judge-verified training sample (was the corpus built without the judge?)")
+
+    with_properties = [r for r in train if r["property_tests"]]
+    report = MixReport(
+        counts={"train": dict(sorted(Counter(map(source_label, train)).items())),
+                "validation": dict(sorted(Counter(map(source_label, validation)).items()))},
+        contaminated=[{"id": h.sample_id, "evaluation_function": h.origin, "jaccard": h.jaccard} for h in hits],
+        remaining_overlap=remaining, proptest_samples=len(with_properties),
+        distinct_properties=distinct_properties(with_properties),
+        proptest_share=round(len(with_properties) / len(train), 4))
+    write(out, sorted(train, key=lambda r: r["id"]), sorted(validation, key=lambda r: r["id"]), report,
+          corpus, self_generated, humaneval)
+    return report
+
+
+def write(out: Path, train: list[dict], validation: list[dict], report: MixReport, corpus: Path,
+          self_generated: list[Path], humaneval: Path | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, records in (("train", train), ("validation", validation)):
+        with open(out / f"{name}.jsonl", "w", encoding="utf-8", newline="\n") as handle:
+            for record in records:
+                handle.write(card.dumps(record) + "\n")
+    manifest = {"corpus": str(corpus), "self_generated": [str(p) for p in self_generated],
+                "humaneval": str(humaneval) if humaneval else None, **report.__dict__}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (out / "README.md").write_text(render_card(report, corpus, self_generated, humaneval), encoding="utf-8")
+
+
+def render_card(report: MixReport, corpus: Path, self_generated: list[Path], humaneval: Path | None) -> str:
+    labels = sorted(set(report.counts["train"]) | set(report.counts["validation"]))
+    rows = "\n".join(f"| {label} | {report.counts['train'].get(label, 0)} | "
+                     f"{report.counts['validation'].get(label, 0)} |" for label in labels)
+    low, high = PROPTEST_SHARE
+    share_note = ("inside" if low <= report.proptest_share <= high else
+                  "outside; rtg-train draws each epoch with weights that aim at the middle of")
+    return f"""# rtg training mix: judge-verified tests only
+
+Built by `rtg-corpus mix` from the corpus `{corpus}` and {len(self_generated)} self-generated file(s).
+Every sample's tests were built and run by rtg's judge against its `input` alone; self-generated tests also
+killed at least one mutant and hold no tautology. Provenance: `metadata.source` (`debian`, `curated`,
+`{SELF_GENERATED}` with `metadata.round` and `metadata.generator`).
+
+| source | train | validation |
+| --- | --- | --- |
+{rows}
+
+**Decontamination**: functions compared with every focal fn of the corpus test split and holdout
+{"and every fn of HumanEvalPack-Rust (" + str(humaneval) + ")" if humaneval else "(HumanEvalPack-Rust not given)"}
+by normalised tokens (same tokens, or 5-token-shingle Jaccard >= {CONTAMINATION_JACCARD}):
+{len({c['id'] for c in report.contaminated})} samples left out, **{report.remaining_overlap}** overlapping in this data.
+
+**Properties**: {report.proptest_samples} training samples carry `proptest!` properties
+({report.proptest_share:.1%} of train; {report.distinct_properties} distinct properties), {share_note} the
+spec's {low:.0%}–{high:.0%}.
+"""
