@@ -7,7 +7,7 @@ n = 1 (the greedy reply) and best-of-n; prints one table.
         [--adapter default] [--candidates 1 4] [--limit N]
 
 Each (set, n, model) is one `rtg-eval` run in OUT/SET/n=N/{base,adapter}/, with the settings a user gets
-(bf16 on the CPU, 384 new tokens, the judge's defaults, gates reported, not enforced). A run whose metrics.json
+(NF4 on CUDA, bf16 on the CPU, 384 new tokens, the judge's defaults, gates reported, not enforced). A run whose metrics.json
 exists is read, not rerun, so a long comparison spans sessions; delete its directory to measure again.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, o
     if (out / "metrics.json").is_file():
         return out
     command = [str(ROOT / ".venv" / "bin" / "rtg-eval"), "--adapter", adapter, "--test-set", str(test_set),
-               "--output", str(out), "--candidates", str(candidates), "--no-4bit", "--max-new-tokens", "384",
+               "--output", str(out), "--candidates", str(candidates), "--max-new-tokens", "384",
                "--no-gates"]
     if limit is not None:
         command += ["--limit", str(limit)]

@@ -1,5 +1,6 @@
-"""rtg-serve with the real Qwen2.5-Coder-0.5B-Instruct (setup fetches it), default settings, over a real stdio pipe:
-"Generate tests" on the fixture crate inserts only tests that then pass in the user's crate.
+"""rtg-serve with the real Qwen2.5-Coder-0.5B-Instruct (setup fetches it) and the adapter rtg ships, default
+settings, over a real stdio pipe: "Generate tests" on the fixture crate inserts only tests that then pass in the
+user's crate.
 
 The default settings are what a user gets: 4 seeded candidates in one batch, bf16 on the CPU, every test judged
 alone in a scratch copy of the crate with the function's mutants, the selection checked once more in place. About
@@ -16,6 +17,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from rtg_core.adapters import SHIPPED_DIR
 from rtg_core.rust_source import functions
 from test_serve_generation import apply
 
@@ -59,3 +61,5 @@ async def test_the_real_model_inserts_tests_that_pass_in_the_users_crate(client,
     assert cargo.returncode == 0, cargo.stdout + cargo.stderr
     passed = int(re.search(r"test result: ok\. (\d+) passed; 0 failed", cargo.stdout).group(1))
     assert passed > 1  # the crate's own test and the inserted ones
+    status = await client.workspace_execute_command_async(types.ExecuteCommandParams("rtg.status"))
+    assert status["adapter"] == str(SHIPPED_DIR) and status["modelLoaded"]  # the default: the shipped adapter

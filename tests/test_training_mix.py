@@ -92,7 +92,7 @@ def test_a_round_keeps_only_tests_that_build_pass_kill_and_can_fail(corpus, tmp_
     assert again.tried == 1 and len(out.read_text().splitlines()) == 1  # resumed: nothing tried twice
 
 
-HUMANEVAL_FN = "fn add_one(x: i32) -> i32 {\n    x + 1\n}\n"
+HUMANEVAL_FN = "pub fn add_one(x: i32) -> i32 {\n    x + 1\n}\n"
 
 
 def humaneval_file(tmp_path):
@@ -105,21 +105,29 @@ def humaneval_file(tmp_path):
 
 def test_overlap_is_found_through_formatting_and_comments_but_not_between_unrelated_fns():
     evaluation = [EvalFunction("HumanEvalPack-Rust Rust/0", HUMANEVAL_FN)]
-    reformatted = "fn add_one(x: i32) -> i32 { // plus one\n x + 1 }"
+    reformatted = "pub fn add_one(x: i32) -> i32 { // plus one\n x + 1 }"
     hits = overlaps([{"id": "copy", "function_code": reformatted}, {"id": "other", "function_code": CLAMP}],
                     evaluation)
     assert [(h.sample_id, h.origin, h.jaccard) for h in hits] == [("copy", "HumanEvalPack-Rust Rust/0", 1.0)]
 
 
-def test_the_mix_takes_verified_samples_only_and_leaves_out_every_evaluation_function(corpus, tmp_path):
-    proptest = "proptest! {\n    #[test]\n    fn stays_in_range(v in any::<i32>()) {\n        prop_assert!(clamp(v) <= 100);\n    }\n}"
+def test_the_mix_takes_verified_bug_catching_samples_only_and_leaves_out_every_evaluation_function(corpus, tmp_path):
+    clamp_tests = ("#[test]\nfn clamps() {\n    assert_eq!(clamp_percent(-5), 0);\n    assert_eq!(clamp_percent(150), 100);\n"
+                   "    assert_eq!(clamp_percent(42), 42);\n}")
+    proptest = ("proptest! {\n    #[test]\n    fn stays_in_range(v in any::<i32>()) {\n        let c = clamp(v);\n"
+                "        prop_assert!((0..=100).contains(&c));\n        if (0..=100).contains(&v) { prop_assert_eq!(c, v); }\n"
+                "    }\n}")
     write_jsonl(corpus / "train.jsonl", [
-        record("clamp", CLAMP, "#[test]\nfn t() { assert_eq!(clamp_percent(1), 1); }"),
-        record("props", CLAMP.replace("clamp_percent", "clamp"), properties=(proptest,)),
+        record("clamp", CLAMP, clamp_tests),
+        record("props", CLAMP.replace("clamp_percent", "clamp"), proptest, properties=(proptest,)),
+        record("asserts-nothing", CLAMP.replace("clamp_percent", "clamp_quietly"),
+               "#[test]\nfn runs() {\n    clamp_quietly(3);\n}"),
         record("unverified", NEEDS_MORE, standalone=False),
-        record("copy-of-humaneval", HUMANEVAL_FN),
-        record("copy-of-holdout", "pub fn tripled(n: u64) -> u64 {\n    n * 3\n}\n"),
-        record("curated-1", "pub fn halve(n: u32) -> u32 {\n    n / 2\n}\n", source="curated"),
+        record("copy-of-humaneval", HUMANEVAL_FN, "#[test]\nfn adds() {\n    assert_eq!(add_one(1), 2);\n}"),
+        record("copy-of-holdout", "pub fn tripled(n: u64) -> u64 {\n    n * 3\n}\n",
+               "#[test]\nfn triples() {\n    assert_eq!(tripled(2), 6);\n}"),
+        record("curated-1", "pub fn halve(n: u32) -> u32 {\n    n / 2\n}\n",
+               "#[test]\nfn halves() {\n    assert_eq!(halve(8), 4);\n}", source="curated"),
     ])
     write_jsonl(corpus / "holdout.jsonl", [record("h1", "pub fn tripled(n: u64) -> u64 { n * 3 }")])
     generated = tmp_path / "round-0.jsonl"
@@ -135,11 +143,15 @@ def test_the_mix_takes_verified_samples_only_and_leaves_out_every_evaluation_fun
     written = [json.loads(line)["id"] for line in (out / "train.jsonl").read_text().splitlines()]
     assert written == ["clamp", "curated-1", "props", "selfgen-r0-clamp"]
     assert {c["id"] for c in report.contaminated} == {"copy-of-humaneval", "copy-of-holdout"}
-    assert report.remaining_overlap == 0 and "overlap in the written data: 0" in messages[0]
+    assert report.remaining_overlap == 0 and "overlap in the written data: 0" in messages[-1]
     assert report.counts["train"] == {"corpus (judge-verified standalone)": 2, "curated": 1,
                                       "self-generated round 0": 1}
     assert (report.proptest_samples, report.distinct_properties) == (1, 1)
+    assert report.killed_none == {"corpus (judge-verified standalone)": 1}  # asserts-nothing
     assert "**0** overlapping" in (out / "README.md").read_text()
+    judged = len((out / "judged.jsonl").read_text().splitlines())
+    mix(corpus, [generated], out, humaneval_file(tmp_path), messages.append)
+    assert len((out / "judged.jsonl").read_text().splitlines()) == judged  # known verdicts are not judged again
 
     selfgen["metadata"]["origin_id"] = "h1"  # a holdout function: never a training function
     write_jsonl(generated, [selfgen])

@@ -1,15 +1,20 @@
 """`rtg-corpus mix`: the training data of the shipped adapter, judge-verified samples only.
 
 Sources: the corpus's standalone pairs (mined tests the judge built and passed with nothing but `input`), the
-hand-curated examples, and the self-generated rounds (`rtg_corpus.selfgen`). Every sample keeps its provenance in
+hand-curated examples, and the self-generated rounds (`rtg_corpus.selfgen`). A corpus or curated pair is kept only
+when its tests also catch bugs: the judge runs them against the function's mutants and at least one must die, with
+no tautology among the assertions (a doctest that only calls the function passes, and teaches nothing worth
+learning). Self-generated tests met that bar one by one when they were kept. Every sample keeps its provenance in
 `metadata.source` (and `metadata.round`). A sample whose function overlaps an evaluation function (corpus test
 split, holdout, HumanEvalPack-Rust: `rtg_corpus.decontaminate`) is left out; the written data is then checked
 again and the mix fails unless that second count is 0.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +22,11 @@ from rtg_corpus import card
 from rtg_corpus.decontaminate import CONTAMINATION_JACCARD, evaluation_functions, overlaps
 from rtg_corpus.filters import normalised_tokens
 from rtg_corpus.selfgen import SOURCE as SELF_GENERATED
+from rtg_eval.judge import JudgeConfig, judge_samples
+from rtg_eval.samples import JudgeSample
 
+KILL_JUDGE = JudgeConfig(coverage=False, max_mutants=20, test_timeout=30.0)
+JUDGED_FILE = "judged.jsonl"  # verdicts by sha256 of input and output: a second mix judges only what changed
 PROPTEST_SHARE = (0.20, 0.25)  # spec §15.3; rtg-train weights epochs into it when the natural share is outside
 
 
@@ -28,6 +37,7 @@ class MixError(RuntimeError):
 @dataclass
 class MixReport:
     counts: dict[str, dict[str, int]]  # split -> source label -> samples
+    killed_none: dict[str, int]  # source label -> verified pairs left out: their tests killed no mutant
     contaminated: list[dict]  # left out: sample id, evaluation function, similarity
     remaining_overlap: int  # in the written data: must be 0
     proptest_samples: int
@@ -61,7 +71,12 @@ def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | N
         log=lambda message: None) -> MixReport:
     train_split = read_jsonl(corpus / "train.jsonl")
     train_ids = {r["id"] for r in train_split}
-    train = [r for r in train_split if r["metadata"].get("standalone")]
+    standalone = [r for r in train_split if r["metadata"].get("standalone")]
+    validation = [r for r in read_jsonl(corpus / "validation.jsonl") if r["metadata"].get("standalone")]
+    catching = catches_bugs(standalone + validation, out / JUDGED_FILE, log)
+    killed_none = Counter(source_label(r) for r in standalone if r["id"] not in catching)
+    train = [r for r in standalone if r["id"] in catching]
+    validation = [r for r in validation if r["id"] in catching]
     for path in self_generated:
         generated = read_jsonl(path)
         strays = [r["id"] for r in generated if r["metadata"].get("origin_id") not in train_ids]
@@ -69,7 +84,6 @@ def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | N
             raise MixError(f"{path}: {len(strays)} samples are not of this corpus's training split (first: "
                            f"{strays[0]}); self-generated tests must come from training functions only")
         train += generated
-    validation = [r for r in read_jsonl(corpus / "validation.jsonl") if r["metadata"].get("standalone")]
 
     evaluation = evaluation_functions(corpus, humaneval)
     hits = overlaps(train + validation, evaluation)
@@ -89,6 +103,7 @@ def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | N
     report = MixReport(
         counts={"train": dict(sorted(Counter(map(source_label, train)).items())),
                 "validation": dict(sorted(Counter(map(source_label, validation)).items()))},
+        killed_none=dict(sorted(killed_none.items())),
         contaminated=[{"id": h.sample_id, "evaluation_function": h.origin, "jaccard": h.jaccard} for h in hits],
         remaining_overlap=remaining, proptest_samples=len(with_properties),
         distinct_properties=distinct_properties(with_properties),
@@ -96,6 +111,28 @@ def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | N
     write(out, sorted(train, key=lambda r: r["id"]), sorted(validation, key=lambda r: r["id"]), report,
           corpus, self_generated, humaneval)
     return report
+
+
+def catches_bugs(records: list[dict], cache: Path, log: Callable[[str], None]) -> set[str]:
+    """Ids of the records whose tests kill at least one of the judge's mutants and hold no tautology."""
+    known = {}
+    if cache.is_file():
+        known = {row["key"]: row for row in map(json.loads, cache.read_text().splitlines()) if row}
+    keys = {r["id"]: hashlib.sha256(f"{r['input']}\0{r['output']}".encode()).hexdigest() for r in records}
+    todo = [r for r in records if keys[r["id"]] not in known]
+    if todo:
+        log(f"judging {len(todo)} verified pairs against their mutants ({len(records) - len(todo)} known)")
+        verdicts, _ = judge_samples([JudgeSample(r["id"], r["input"], r["output"]) for r in todo], KILL_JUDGE)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with open(cache, "a", encoding="utf-8") as sink:
+            for verdict in verdicts:
+                row = {"key": keys[verdict.id], "id": verdict.id, "passes": verdict.passes,
+                       "mutants_total": verdict.mutants_total, "mutants_killed": verdict.mutants_killed,
+                       "tautologies": verdict.tautologies}
+                known[row["key"]] = row
+                sink.write(json.dumps(row) + "\n")
+    return {r["id"] for r in records
+            if (row := known[keys[r["id"]]])["passes"] and (row["mutants_killed"] or 0) > 0 and not row["tautologies"]}
 
 
 def write(out: Path, train: list[dict], validation: list[dict], report: MixReport, corpus: Path,
@@ -128,6 +165,9 @@ killed at least one mutant and hold no tautology. Provenance: `metadata.source` 
 | source | train | validation |
 | --- | --- | --- |
 {rows}
+
+Verified pairs left out because their tests killed none of the judge's mutants (or held a tautology):
+{", ".join(f"{label} {n}" for label, n in report.killed_none.items()) or "none"}.
 
 **Decontamination**: functions compared with every focal fn of the corpus test split and holdout
 {"and every fn of HumanEvalPack-Rust (" + str(humaneval) + ")" if humaneval else "(HumanEvalPack-Rust not given)"}

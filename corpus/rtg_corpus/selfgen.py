@@ -31,6 +31,7 @@ from rtg_corpus.verify import verify
 
 SOURCE = "self-generated"
 BUILDS_ALONE_PROBE = "#[test]\nfn input_builds_alone() {}\n"
+BUILD_CHECK_BATCH = 200
 SELECTION_JUDGE = JudgeConfig(coverage=False, max_mutants=40, test_timeout=20.0)
 
 
@@ -62,8 +63,8 @@ Log = Callable[[str], None]
 
 
 def training_functions(corpus: Path, config: SelfGenConfig, count_tokens: Callable[[str], int]) -> list[dict]:
-    """Training-split pairs to write tests for, one per distinct function, in a seeded order: the curated examples
-    are people's, not the model's, and stay out."""
+    """Training-split pairs to write tests for, one per distinct function, in a seeded order, those whose mined tests
+    did not stand alone first (they add functions the mix lacks); the curated examples are people's and stay out."""
     records = [json.loads(line) for line in (corpus / "train.jsonl").read_text().splitlines() if line.strip()]
     seen, chosen = set(), []
     for record in records:
@@ -73,7 +74,7 @@ def training_functions(corpus: Path, config: SelfGenConfig, count_tokens: Callab
         if count_tokens(record["input"]) <= config.max_prompt_tokens:
             chosen.append(record)
     random.Random(config.seed).shuffle(chosen)
-    return chosen
+    return sorted(chosen, key=lambda r: bool(r["metadata"].get("standalone")))
 
 
 def build_alone(records: list[dict]) -> list[dict]:
@@ -92,19 +93,23 @@ def keepable(test: CandidateTest) -> bool:
 
 def run_round(corpus: Path, out: Path, backend: Backend, config: SelfGenConfig, count_tokens: Callable[[str], int],
               log: Log) -> RoundReport:
-    """`count_tokens(input)`: the prompt's tokens by the model's tokenizer. Appends this round's kept samples to `out` (JSONL); `out`.state.json records what was tried."""
+    """Appends this round's kept samples to `out` (JSONL); `out`.state.json records what was checked and tried.
+    `count_tokens(input)`: the prompt's tokens by the model's tokenizer."""
     state_path = out.with_suffix(".state.json")
-    state = json.loads(state_path.read_text()) if state_path.is_file() else {"attempted": [], "builds_alone": None}
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {"attempted": [], "checked": 0,
+                                                                              "builds_alone": []}
     report = RoundReport(**state.get("report", {}))
-    if state["builds_alone"] is None:
-        pool = training_functions(corpus, config, count_tokens)
-        pool = pool[: 2 * config.limit] if config.limit else pool  # the build check costs: look at what may be used
-        log(f"checking that {len(pool)} training functions build alone")
-        state["builds_alone"] = [r["id"] for r in build_alone(pool)]
+    pool = training_functions(corpus, config, count_tokens)
+    wanted = config.limit or len(pool)
+    while len(state["builds_alone"]) < wanted and state["checked"] < len(pool):  # most inputs need more: look on
+        batch = pool[state["checked"]:state["checked"] + BUILD_CHECK_BATCH]
+        log(f"checking that {len(batch)} more training functions build alone ({len(state['builds_alone'])} of "
+            f"{wanted} found in {state['checked']})")
+        state["builds_alone"] += [r["id"] for r in build_alone(batch)]
+        state["checked"] += len(batch)
         _save(state_path, state, report)
-    by_id = {r["id"]: r for r in training_functions(corpus, config, count_tokens)}
-    todo = [by_id[i] for i in state["builds_alone"] if i in by_id]
-    todo = todo[: config.limit] if config.limit else todo
+    by_id = {r["id"]: r for r in pool}
+    todo = [by_id[i] for i in state["builds_alone"][:wanted] if i in by_id]
     attempted = set(state["attempted"])
     remaining = [r for r in todo if r["id"] not in attempted]
     log(f"round {config.round}: {len(todo)} functions build alone, {len(remaining)} left to try")
