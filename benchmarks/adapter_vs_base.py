@@ -8,7 +8,10 @@ n = 1 (the greedy reply) and best-of-n; prints one table.
 
 Each (set, n, model) is one `rtg-eval` run in OUT/SET/n=N/{base,adapter}/, with the settings a user gets
 (NF4 on CUDA, bf16 on the CPU, 384 new tokens, the judge's defaults, gates reported, not enforced). A run whose metrics.json
-exists is read, not rerun, so a long comparison spans sessions; delete its directory to measure again.
+exists for the same adapter weights is read, not rerun, so a long comparison spans sessions; delete its
+directory to measure again. The
+adapter's gate verdict (its gates.json, which rtg-serve and rtg-train publish read) comes from the first set at the
+first n; the other runs leave it alone.
 """
 from __future__ import annotations
 
@@ -18,20 +21,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rtg_eval.experiment import chosen_experiment
+
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = (("compile", "compile_rate", "{:.1%}"), ("pass", "pass_rate", "{:.1%}"),
            ("mutation", "mutation_score", "{:.1%}"), ("cov. delta", "line_coverage_delta", "{:+.1%}"),
            ("s/fn", "generation_seconds_per_function", "{:.1f}"))
 
 
-def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, out: Path) -> Path:
+def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, out: Path, verdict: bool) -> Path:
     if (out / "metrics.json").is_file():
-        return out
+        measured = json.loads((out / "metrics.json").read_text()).get("model", {}).get("adapter_sha256")
+        if measured == chosen_experiment(adapter).adapter_sha256:  # the same weights: read, not rerun
+            return out
+        print(f"== {out}: measured on other adapter weights, measuring again", file=sys.stderr)
     command = [str(ROOT / ".venv" / "bin" / "rtg-eval"), "--adapter", adapter, "--test-set", str(test_set),
                "--output", str(out), "--candidates", str(candidates), "--max-new-tokens", "384",
                "--no-gates"]
     if limit is not None:
         command += ["--limit", str(limit)]
+    if not verdict:
+        command.append("--no-verdict")
     print("== " + " ".join(command), file=sys.stderr, flush=True)
     done = subprocess.run(command, cwd=ROOT)
     if done.returncode not in (0, 4):  # 4: a gate failed, which the table reports
@@ -65,7 +75,8 @@ def main() -> int:
     for name, path in sets:
         for n in args.candidates:
             for label, adapter in (("base", "none"), ("adapter", args.adapter)):
-                out = run_eval(path, adapter, n, args.limit, args.out / name / f"n={n}" / label)
+                verdict = label == "adapter" and (name, n) == (sets[0][0], args.candidates[0])
+                out = run_eval(path, adapter, n, args.limit, args.out / name / f"n={n}" / label, verdict)
                 lines.append(row(f"{name} | n={n} | {label}", out))
     header = ("| set | n | model | functions | " + " | ".join(c for c, _, _ in COLUMNS)
               + " | real bugs | checklist | gates |")

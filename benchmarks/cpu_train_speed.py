@@ -1,7 +1,7 @@
 """Which CPU recipe trains fastest here: NF4 vs bf16 base weights, one sample per micro-batch vs length-grouped
 batches of 4, side by side in one run on the same training data (the real model, a few optimizer steps each).
 
-    .venv/bin/python benchmarks/cpu_train_speed.py --dataset data/train-mix [--steps 3] [--accum 4]
+    .venv/bin/python benchmarks/cpu_train_speed.py --dataset data/train-mix [--steps 3] [--samples-per-step 4]
 
 Each variant is an `rtg-train` process of its own (same seed, so the same samples); tokens/s is real tokens (no
 padding) over the steps after the first (the first pays one-off costs), from the run's trainer_state.json. Prints

@@ -5,7 +5,8 @@
 #   the verified, decontaminated mix -> the CPU recipe -> base vs adapter -> the folder, with its card.
 # Each step skips what an earlier run finished (the corpus, finished rounds, a finished training run, finished
 # evaluations), and training resumes from its last checkpoint, so the job can span sessions. Hours on 2 cores.
-# RTG_SELFGEN_FUNCTIONS: training functions round 0 writes tests for (default 96).
+# RTG_SELFGEN_FUNCTIONS: training functions round 0 writes tests for (default 16, what the shipped adapter's round 0
+# tried: the base model kept a test for 1 of them, so the round stopped there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -20,7 +21,7 @@ shipped=adapters/rtg-qwen2.5-coder-0.5b-testgen
   $bin/rtg-corpus build --source "${RTG_CACHE_DIR:-$HOME/.cache/rtg}/debian-crates" --out "$corpus"
 }
 $bin/rtg-corpus selfgen --corpus "$corpus" --round 0 --adapter none --out data/selfgen/round-0.jsonl \
-  --candidates 4 --limit "${RTG_SELFGEN_FUNCTIONS:-96}"
+  --candidates 4 --max-new-tokens 320 --batch-size 16 --limit "${RTG_SELFGEN_FUNCTIONS:-16}"
 $bin/rtg-corpus mix --corpus "$corpus" --self-generated data/selfgen/round-0.jsonl --humaneval "$humaneval" \
   --out "$mix"
 if [ -f "$experiment/metrics.json" ]; then :
@@ -30,8 +31,18 @@ else
   $bin/rtg-train --config training/configs/cpu-qwen2.5-coder-0.5b.yaml
 fi
 $bin/python benchmarks/loss_curve.py "$experiment"
-$bin/python benchmarks/adapter_vs_base.py --adapter "$experiment" --out eval_results/adapter-vs-base \
-  --set holdout="$corpus/holdout.jsonl" --set test="$corpus/test.jsonl" --set humaneval="$humaneval" \
-  --candidates 1 4 | tee eval_results/adapter-vs-base/table.md
+results=eval_results/adapter-vs-base
+mkdir -p "$results"
+# holdout first: its verdict is the one that lands in the adapter's gates.json
+$bin/python benchmarks/adapter_vs_base.py --adapter "$experiment" --out "$results" \
+  --set holdout="$corpus/holdout.jsonl" --set humaneval="$humaneval" --set test="$corpus/test.jsonl" \
+  --candidates 1 4 | tee "$results/table.md"
+{
+  echo "## Rebuild"; echo
+  echo "\`bash scripts/build_adapter.sh\` from a checkout of rtg (git commit in \`reproducibility.lock\`)."; echo
+  echo "## Base model vs this adapter (same pipeline, same run)"; echo
+  cat "$results/table.md"; echo
+  sed -n '3,$p' "$mix/README.md" | sed 's/^# /## /'
+} > "$results/card-notes.md"
 $bin/rtg-train publish "$experiment" --repo-id rtg/rtg-qwen2.5-coder-0.5b-testgen --prepare-only \
-  --allow-unevaluated --folder "$shipped" --notes eval_results/adapter-vs-base/table.md
+  --folder "$shipped" --notes "$results/card-notes.md"

@@ -167,6 +167,12 @@ mod tests {
         ledger.deposit(2);
         assert_eq!(ledger.balance(), 2);
     }
+    #[test]
+    fn new_then_deposit_adds() {
+        let mut ledger = Ledger::new();
+        ledger.deposit(3);
+        assert_eq!(ledger.total, 3);
+    }
 }
 """
 
@@ -178,4 +184,5 @@ def test_method_called_through_a_receiver_links_to_the_subject_the_name_puts_fir
     (tmp_path / "src" / "lib.rs").write_text(LEDGER)
     candidates, _ = mine_crate(read_crate(tmp_path))
     linked = {c.function: c.test_names for c in candidates}
-    assert linked == {"Ledger::balance": ("balance_after_deposit",), "Ledger::deposit": ("deposit_then_balance",)}
+    assert linked == {"Ledger::balance": ("balance_after_deposit",),
+                      "Ledger::deposit": ("deposit_then_balance", "new_then_deposit_adds")}  # a set-up call: not it

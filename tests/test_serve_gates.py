@@ -15,7 +15,8 @@ from rtg_core.files import file_sha256
 from rtg_core.verdict import write_verdict
 from rtg_eval.checklist import CATEGORIES, Evidence, LockEvidence, PeakMemory, ReproEvidence, SampleEvidence, \
     score_checklist
-from rtg_serve.backend import AdapterRejected, ModelBackend, admit_adapter
+from rtg_core import adapters
+from rtg_serve.backend import AdapterRejected, ModelBackend, admit_adapter, served_adapter
 from rtg_serve.settings import ServerSettings
 
 MISSING_MODEL = "/nonexistent/rtg-test-model"  # loading it fails: a test that gets that far was admitted
@@ -47,6 +48,21 @@ def evaluate(adapter: Path, compiling: int) -> None:
 def adapter(tmp_path) -> Path:
     (tmp_path / "adapter_model.safetensors").write_bytes(b"weights")
     return tmp_path
+
+
+def test_the_shipped_adapter_that_failed_its_gates_gives_way_to_the_base_model(adapter, monkeypatch, caplog):
+    monkeypatch.setattr(adapters, "SHIPPED_DIR", adapter)  # stands for adapters/rtg-qwen2.5-coder-0.5b-testgen
+    evaluate(adapter, compiling=3)
+    default = ServerSettings(device="cpu")  # adapter "default" on its base model
+    with caplog.at_level(logging.WARNING, logger="rtg-serve"):
+        assert served_adapter(default) is None
+    assert "failed its gates" in caplog.text and "serving the base model alone" in caplog.text
+    status = ModelBackend(default).status()
+    assert status["adapter"] is None and status["adapterRequested"] == str(adapter)
+    assert status["adapterGates"]["message"].endswith("the base model is served instead")
+    assert served_adapter(replace(default, allow_failed_adapter=True)) == adapter
+    with pytest.raises(AdapterRejected):  # named by the user, it is refused, not swapped
+        served_adapter(replace(default, adapter=str(adapter)))
 
 
 def test_the_setting_is_camel_case_and_off_by_default():

@@ -163,6 +163,24 @@ def test_an_adapter_that_failed_p_gate_001_is_refused_with_its_score_and_falsifi
     assert code == 4 and "failed P-GATE-001" in err
 
 
+def test_a_failed_adapter_kept_in_a_folder_of_its_own_says_so_and_is_still_never_uploaded(finished, capsys, tmp_path):
+    evaluated(finished, compiling=3)
+    folder = tmp_path / "adapters" / "kept"
+    code, _ = publish_here(finished, capsys, "--folder", str(folder))
+    assert code == 0 and (folder / "gates.json").is_file()
+    card = (folder / "README.md").read_text()
+    assert "**This adapter failed P-GATE-001**" in card and "| P-GATE-001 | FAIL" in card
+    code = publish_main([str(folder), "--repo-id", "someone/rtg-test"])
+    assert code == 4 and "failed P-GATE-001" in capsys.readouterr().err
+
+
+def test_a_folder_holding_other_files_is_never_written_over_or_removed(finished, capsys, tmp_path):
+    evaluated(finished, compiling=3)
+    (tmp_path / "mine.txt").write_text("not rtg's")
+    code, err = publish_here(finished, capsys, "--folder", str(tmp_path))
+    assert code == 3 and "did not write" in err and (tmp_path / "mine.txt").is_file()
+
+
 def test_refusing_removes_a_folder_prepared_before_the_adapter_failed(finished, capsys):
     evaluated(finished, compiling=10)
     assert publish_here(finished, capsys)[0] == 0

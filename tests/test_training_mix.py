@@ -90,6 +90,9 @@ def test_a_round_keeps_only_tests_that_build_pass_kill_and_can_fail(corpus, tmp_
 
     again = run_round(corpus, out, backend, config, count_tokens=len, log=lambda message: None)
     assert again.tried == 1 and len(out.read_text().splitlines()) == 1  # resumed: nothing tried twice
+    with pytest.raises(ValueError, match="other seed"):  # another order of functions: not a resume
+        run_round(corpus, out, backend, SelfGenConfig(round=0, candidates=2, seed=7), count_tokens=len,
+                  log=lambda message: None)
 
 
 HUMANEVAL_FN = "pub fn add_one(x: i32) -> i32 {\n    x + 1\n}\n"
@@ -143,11 +146,11 @@ def test_the_mix_takes_verified_bug_catching_samples_only_and_leaves_out_every_e
     written = [json.loads(line)["id"] for line in (out / "train.jsonl").read_text().splitlines()]
     assert written == ["clamp", "curated-1", "props", "selfgen-r0-clamp"]
     assert {c["id"] for c in report.contaminated} == {"copy-of-humaneval", "copy-of-holdout"}
-    assert report.remaining_overlap == 0 and "overlap in the written data: 0" in messages[-1]
+    assert report.remaining_overlap == 0 and "overlap in the files written, read back: 0" in messages[-1]
     assert report.counts["train"] == {"corpus (judge-verified standalone)": 2, "curated": 1,
                                       "self-generated round 0": 1}
     assert (report.proptest_samples, report.distinct_properties) == (1, 1)
-    assert report.killed_none == {"corpus (judge-verified standalone)": 1}  # asserts-nothing
+    assert report.killed_none == {"train": {"corpus (judge-verified standalone)": 1}, "validation": {}}
     assert "**0** overlapping" in (out / "README.md").read_text()
     judged = len((out / "judged.jsonl").read_text().splitlines())
     mix(corpus, [generated], out, humaneval_file(tmp_path), messages.append)

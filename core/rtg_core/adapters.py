@@ -22,14 +22,17 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 log = logging.getLogger("rtg")
 
 
+def is_default(choice: str | Path | None) -> bool:
+    """Whether `choice` asks for the shipped adapter: `default`, or nothing said."""
+    return choice is None or str(choice).strip() in ("", DEFAULT_CHOICE)
+
+
 def chosen_adapter(choice: str | Path | None, model: str | None = None) -> Path | None:
     """`default` (or None, or ""): the shipped adapter when `model` is its base (or unset) and this copy of rtg has
     it; `none`: no adapter; anything else: that directory, as given."""
-    text = str(choice).strip() if choice is not None else DEFAULT_CHOICE
-    if text.lower() == NO_ADAPTER:
-        return None
-    if text not in ("", DEFAULT_CHOICE):
-        return Path(text).expanduser()
+    if not is_default(choice):
+        text = str(choice).strip()
+        return None if text.lower() == NO_ADAPTER else Path(text).expanduser()
     if model not in (None, SHIPPED_BASE):
         return None
     if not (SHIPPED_DIR / ADAPTER_WEIGHTS).is_file():

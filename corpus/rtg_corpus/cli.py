@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     selfgen.add_argument("--round", type=int, required=True, help="0: the base model; k: the adapter of round k-1")
     selfgen.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl",
                          help="kept samples are appended; FILE.state.json lets a stopped run resume")
-    selfgen.add_argument("--adapter", type=Path, default=None, metavar="DIR")
+    selfgen.add_argument("--adapter", default="none", metavar="DIR",
+                         help="the model that writes: none (round 0, the base model) or the newest adapter's dir")
     selfgen.add_argument("--model", default=None, help="base model (default: the adapter's own base)")
     selfgen.add_argument("--backend", choices=("local", "openai"), default="local",
                          help="openai: a vLLM or llama.cpp server's /v1/completions at --endpoint")
@@ -77,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     blend = commands.add_parser("mix", help="the judge-verified, decontaminated training data of an adapter")
     blend.add_argument("--corpus", type=Path, default=DEFAULT_OUT)
     blend.add_argument("--self-generated", type=Path, nargs="*", default=[], metavar="FILE.jsonl")
-    blend.add_argument("--humaneval", type=Path, default=DEFAULT_HUMANEVAL,
-                       help="HumanEvalPack-Rust JSONL, kept out of training (default: %(default)s)")
+    blend.add_argument("--humaneval", default=str(DEFAULT_HUMANEVAL),
+                       help="HumanEvalPack-Rust JSONL, kept out of training (default: %(default)s); `none` to skip "
+                            "it (the card then says so)")
     blend.add_argument("--out", type=Path, default=Path("data/train-mix"))
 
     publish = commands.add_parser("push", help="publish a built corpus as a Hugging Face Hub dataset")
@@ -153,19 +155,20 @@ def _selfgen(args) -> int:
         return 3
     print(f"rtg-corpus: round {args.round}: {report.kept} of {report.tried} functions gave judge-verified tests "
           f"({report.tests_kept} tests kept of {report.tests_generated} generated, {report.tests_validated} built and "
-          f"passed, {report.tests_killing} also killed a mutant) -> {args.out}", file=sys.stderr)
+          f"passed, {report.tests_killing} also killed a mutant and asserted something that can fail) -> {args.out}", file=sys.stderr)
     return 0
 
 
 def _mix(args) -> int:
+    humaneval = None if args.humaneval.lower() == "none" else Path(args.humaneval)
     missing = [str(p) for p in [args.corpus / "train.jsonl", *args.self_generated] if not p.is_file()]
-    if args.humaneval is not None and not args.humaneval.is_file():
-        missing.append(str(args.humaneval))
+    if humaneval is not None and not humaneval.is_file():
+        missing.append(f"{humaneval} (--humaneval PATH, or none)")
     if missing:
         print(f"rtg-corpus: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     try:
-        report = mix(args.corpus, args.self_generated, args.out, args.humaneval,
+        report = mix(args.corpus, args.self_generated, args.out, humaneval,
                      lambda message: print(f"rtg-corpus: {message}", file=sys.stderr))
     except MixError as exc:
         print(f"rtg-corpus: {exc}", file=sys.stderr)

@@ -71,6 +71,7 @@ def _choose_name(test: TestFn, by_name: dict[str, list[Focal]]) -> tuple[str, st
     if mentioned:
         longest = max(len(words(n)) for n in mentioned)
         best = [n for n in mentioned if len(words(n)) == longest]
+        best = [n for n in best if n not in SETUP_CALLS] or best  # `new_then_insert` is about `insert`
         return min(best, key=lambda n: mention_position(test.name, n)), "name"
     if any(mentions(test.name, n) for n in test.calls if n not in SETUP_CALLS and n not in by_name):
         return None  # `test_checked_add` is about `checked_add`, whatever crate fn it also calls

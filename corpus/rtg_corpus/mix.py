@@ -6,11 +6,12 @@ when its tests also catch bugs: the judge runs them against the function's mutan
 no tautology among the assertions (a doctest that only calls the function passes, and teaches nothing worth
 learning). Self-generated tests met that bar one by one when they were kept. Every sample keeps its provenance in
 `metadata.source` (and `metadata.round`). A sample whose function overlaps an evaluation function (corpus test
-split, holdout, HumanEvalPack-Rust: `rtg_corpus.decontaminate`) is left out; the written data is then checked
-again and the mix fails unless that second count is 0.
+split, holdout, HumanEvalPack-Rust: `rtg_corpus.decontaminate`) is left out; the files written are then read back
+and checked again, and the mix fails (and removes them) unless that second count is 0.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -37,9 +38,10 @@ class MixError(RuntimeError):
 @dataclass
 class MixReport:
     counts: dict[str, dict[str, int]]  # split -> source label -> samples
-    killed_none: dict[str, int]  # source label -> verified pairs left out: their tests killed no mutant
+    killed_none: dict[str, dict[str, int]]  # split -> source label -> verified pairs whose tests killed no mutant
     contaminated: list[dict]  # left out: sample id, evaluation function, similarity
-    remaining_overlap: int  # in the written data: must be 0
+    remaining_overlap: int  # in the files written, read back: must be 0
+    repeated: int  # samples given more than once (the same id): kept once
     proptest_samples: int
     distinct_properties: int
     proptest_share: float
@@ -74,7 +76,8 @@ def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | N
     standalone = [r for r in train_split if r["metadata"].get("standalone")]
     validation = [r for r in read_jsonl(corpus / "validation.jsonl") if r["metadata"].get("standalone")]
     catching = catches_bugs(standalone + validation, out / JUDGED_FILE, log)
-    killed_none = Counter(source_label(r) for r in standalone if r["id"] not in catching)
+    killed_none = {split: dict(sorted(Counter(source_label(r) for r in records if r["id"] not in catching).items()))
+                   for split, records in (("train", standalone), ("validation", validation))}
     train = [r for r in standalone if r["id"] in catching]
     validation = [r for r in validation if r["id"] in catching]
     for path in self_generated:
@@ -84,18 +87,16 @@ def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | N
             raise MixError(f"{path}: {len(strays)} samples are not of this corpus's training split (first: "
                            f"{strays[0]}); self-generated tests must come from training functions only")
         train += generated
+    by_id = {}
+    for record in train:
+        by_id.setdefault(record["id"], record)
+    repeated, train = len(train) - len(by_id), list(by_id.values())
 
     evaluation = evaluation_functions(corpus, humaneval)
     hits = overlaps(train + validation, evaluation)
     dropped = {hit.sample_id for hit in hits}
     train = [r for r in train if r["id"] not in dropped]
     validation = [r for r in validation if r["id"] not in dropped]
-    remaining = len({hit.sample_id for hit in overlaps(train + validation, evaluation)})
-    log(f"decontamination: {len(dropped)} samples overlapped one of {len(evaluation)} evaluation functions "
-        f"(normalised-token Jaccard >= {CONTAMINATION_JACCARD}) and were left out; overlap in the written data: "
-        f"{remaining}")
-    if remaining:
-        raise MixError(f"{remaining} training samples still overlap an evaluation function")
     if not train:
         raise MixError(f"{corpus}: no judge-verified training sample (was the corpus built without the judge?)")
 
@@ -103,45 +104,67 @@ def mix(corpus: Path, self_generated: list[Path], out: Path, humaneval: Path | N
     report = MixReport(
         counts={"train": dict(sorted(Counter(map(source_label, train)).items())),
                 "validation": dict(sorted(Counter(map(source_label, validation)).items()))},
-        killed_none=dict(sorted(killed_none.items())),
+        killed_none=killed_none, repeated=repeated,
         contaminated=[{"id": h.sample_id, "evaluation_function": h.origin, "jaccard": h.jaccard} for h in hits],
-        remaining_overlap=remaining, proptest_samples=len(with_properties),
+        remaining_overlap=-1, proptest_samples=len(with_properties),
         distinct_properties=distinct_properties(with_properties),
         proptest_share=round(len(with_properties) / len(train), 4))
-    write(out, sorted(train, key=lambda r: r["id"]), sorted(validation, key=lambda r: r["id"]), report,
-          corpus, self_generated, humaneval)
+    write_splits(out, sorted(train, key=lambda r: r["id"]), sorted(validation, key=lambda r: r["id"]))
+    written = read_jsonl(out / "train.jsonl") + read_jsonl(out / "validation.jsonl")
+    report.remaining_overlap = len({hit.sample_id for hit in overlaps(written, evaluation)})
+    log(f"decontamination: {len(dropped)} samples overlapped one of {len(evaluation)} evaluation functions "
+        f"(normalised-token Jaccard >= {CONTAMINATION_JACCARD}) and were left out; overlap in the files written, "
+        f"read back: {report.remaining_overlap}")
+    if report.remaining_overlap:
+        for name in ("train.jsonl", "validation.jsonl"):
+            (out / name).unlink()
+        raise MixError(f"{report.remaining_overlap} written samples overlap an evaluation function; nothing kept")
+    write_card(out, report, corpus, self_generated, humaneval)
     return report
 
 
 def catches_bugs(records: list[dict], cache: Path, log: Callable[[str], None]) -> set[str]:
-    """Ids of the records whose tests kill at least one of the judge's mutants and hold no tautology."""
+    """Ids of the records whose tests kill at least one of the judge's mutants and hold no tautology. Verdicts are
+    kept in `cache` a batch at a time, keyed by input, output and the judge's settings; a timed-out or unbuilt
+    verdict is not kept (the next mix judges it again)."""
+    settings = json.dumps(dataclasses.asdict(KILL_JUDGE), sort_keys=True)
+    keys = {r["id"]: hashlib.sha256(f"{settings}\0{r['input']}\0{r['output']}".encode()).hexdigest() for r in records}
     known = {}
     if cache.is_file():
-        known = {row["key"]: row for row in map(json.loads, cache.read_text().splitlines()) if row}
-    keys = {r["id"]: hashlib.sha256(f"{r['input']}\0{r['output']}".encode()).hexdigest() for r in records}
+        for line in cache.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by a stop: that pair is judged again
+                continue
+            known[row["key"]] = row
     todo = [r for r in records if keys[r["id"]] not in known]
     if todo:
         log(f"judging {len(todo)} verified pairs against their mutants ({len(records) - len(todo)} known)")
-        verdicts, _ = judge_samples([JudgeSample(r["id"], r["input"], r["output"]) for r in todo], KILL_JUDGE)
-        cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    for start in range(0, len(todo), KILL_JUDGE.batch_size):
+        batch = todo[start:start + KILL_JUDGE.batch_size]
+        verdicts, _ = judge_samples([JudgeSample(r["id"], r["input"], r["output"]) for r in batch], KILL_JUDGE)
         with open(cache, "a", encoding="utf-8") as sink:
             for verdict in verdicts:
                 row = {"key": keys[verdict.id], "id": verdict.id, "passes": verdict.passes,
                        "mutants_total": verdict.mutants_total, "mutants_killed": verdict.mutants_killed,
                        "tautologies": verdict.tautologies}
                 known[row["key"]] = row
-                sink.write(json.dumps(row) + "\n")
+                if verdict.compiles and not verdict.timed_out:
+                    sink.write(json.dumps(row) + "\n")
     return {r["id"] for r in records
             if (row := known[keys[r["id"]]])["passes"] and (row["mutants_killed"] or 0) > 0 and not row["tautologies"]}
 
 
-def write(out: Path, train: list[dict], validation: list[dict], report: MixReport, corpus: Path,
-          self_generated: list[Path], humaneval: Path | None) -> None:
+def write_splits(out: Path, train: list[dict], validation: list[dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, records in (("train", train), ("validation", validation)):
         with open(out / f"{name}.jsonl", "w", encoding="utf-8", newline="\n") as handle:
             for record in records:
                 handle.write(card.dumps(record) + "\n")
+
+
+def write_card(out: Path, report: MixReport, corpus: Path, self_generated: list[Path], humaneval: Path | None) -> None:
     manifest = {"corpus": str(corpus), "self_generated": [str(p) for p in self_generated],
                 "humaneval": str(humaneval) if humaneval else None, **report.__dict__}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
@@ -167,7 +190,8 @@ killed at least one mutant and hold no tautology. Provenance: `metadata.source` 
 {rows}
 
 Verified pairs left out because their tests killed none of the judge's mutants (or held a tautology):
-{", ".join(f"{label} {n}" for label, n in report.killed_none.items()) or "none"}.
+{"; ".join(f"{split}: " + (", ".join(f"{label} {n}" for label, n in counts.items()) or "none")
+           for split, counts in report.killed_none.items())}.
 
 **Decontamination**: functions compared with every focal fn of the corpus test split and holdout
 {"and every fn of HumanEvalPack-Rust (" + str(humaneval) + ")" if humaneval else "(HumanEvalPack-Rust not given)"}

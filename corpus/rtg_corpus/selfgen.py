@@ -11,8 +11,10 @@ state file lists every function tried, kept or not).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,12 +26,13 @@ from rtg_core.test_repairs import read_reply
 from rtg_eval.judge import JudgeConfig
 from rtg_eval.model_eval import requested_functions
 from rtg_eval.samples import JudgeSample
-from rtg_eval.selection import CandidateTest, compose, judge_candidates, select_tests
+from rtg_eval.selection import CandidateTest, calls_function, compose, judge_candidates, select_tests
 from rtg_eval.static_checks import lint_tests
 from rtg_corpus import card
 from rtg_corpus.verify import verify
 
 SOURCE = "self-generated"
+PROPERTY = re.compile(r"^\s*(?:proptest!|#\[proptest\])", re.MULTILINE)  # a property, whatever comments sit above
 BUILDS_ALONE_PROBE = "#[test]\nfn input_builds_alone() {}\n"
 BUILD_CHECK_BATCH = 200
 SELECTION_JUDGE = JudgeConfig(coverage=False, max_mutants=40, test_timeout=20.0)
@@ -96,8 +99,15 @@ def run_round(corpus: Path, out: Path, backend: Backend, config: SelfGenConfig, 
     """Appends this round's kept samples to `out` (JSONL); `out`.state.json records what was checked and tried.
     `count_tokens(input)`: the prompt's tokens by the model's tokenizer."""
     state_path = out.with_suffix(".state.json")
+    # What fixes the order of the pool: resuming with other settings or another corpus would skip or repeat functions.
+    fixed = {"round": config.round, "seed": config.seed, "max_prompt_tokens": config.max_prompt_tokens,
+             "train_sha256": hashlib.sha256((corpus / "train.jsonl").read_bytes()).hexdigest()}
     state = json.loads(state_path.read_text()) if state_path.is_file() else {"attempted": [], "checked": 0,
-                                                                              "builds_alone": []}
+                                                                              "builds_alone": [], **fixed}
+    changed = [key for key, value in fixed.items() if state.get(key) != value]
+    if changed:
+        raise ValueError(f"{state_path} was written with other {', '.join(changed)}: resume with the same settings "
+                         f"and corpus, or start the round afresh (another --out)")
     report = RoundReport(**state.get("report", {}))
     pool = training_functions(corpus, config, count_tokens)
     wanted = config.limit or len(pool)
@@ -111,6 +121,8 @@ def run_round(corpus: Path, out: Path, backend: Backend, config: SelfGenConfig, 
     by_id = {r["id"]: r for r in pool}
     todo = [by_id[i] for i in state["builds_alone"][:wanted] if i in by_id]
     attempted = set(state["attempted"])
+    if out.is_file():  # kept samples written just before a stop that came ahead of the state's update
+        attempted |= {json.loads(line)["metadata"]["origin_id"] for line in out.read_text().splitlines() if line}
     remaining = [r for r in todo if r["id"] not in attempted]
     log(f"round {config.round}: {len(todo)} functions build alone, {len(remaining)} left to try")
     with open(out, "a", encoding="utf-8", newline="\n") as sink:
@@ -145,8 +157,10 @@ def _one_chunk(chunk: list[dict], backend: Backend, config: SelfGenConfig, repor
         report.tests_validated += sum(t.validated for t in judgement.tests)
         keep = [t for t in judgement.tests if keepable(t)]
         report.tests_killing += len(keep)
-        chosen = select_tests(keep, requested_functions(sample)) if keep else []
-        if chosen:
+        wanted = requested_functions(sample)
+        chosen = select_tests(keep, wanted) if keep else []
+        # a sample is stored under its function: at least one test must call it, not only the helpers it killed in
+        if chosen and any(calls_function(t, name) for t in chosen for name in wanted):
             composed[sample.id] = chosen
     whole = verify([(i, next(r["input"] for r in chunk if r["id"] == i), compose(chosen))
                     for i, chosen in composed.items()]) if composed else {}
@@ -165,13 +179,13 @@ def _one_chunk(chunk: list[dict], backend: Backend, config: SelfGenConfig, repor
 
 def self_generated_record(origin: dict, chosen: list[CandidateTest], verdict: dict, config: SelfGenConfig,
                           backend: Backend, mutants_scored: int) -> dict:
-    properties = [t.item.text.strip("\n") for t in chosen if t.item.text.lstrip().startswith(("proptest!",))]
-    units = [t.item.text.strip("\n") for t in chosen if t.item.text.strip("\n") not in properties]
+    properties = [t.item.text.strip("\n") for t in chosen if PROPERTY.search(t.item.text)]
+    units = [t.item.text.strip("\n") for t in chosen if not PROPERTY.search(t.item.text)]
     metadata = dict(origin["metadata"])
     metadata.update({
         "source": SOURCE, "round": config.round, "origin_id": origin["id"], "generator": backend.describe(),
         "candidates": config.candidates, "standalone": True, "judge": verdict,
-        "test_kinds": sorted({"proptest" if t.item.text.lstrip().startswith("proptest!") else "unit" for t in chosen}),
+        "test_kinds": sorted({"proptest" if PROPERTY.search(t.item.text) else "unit" for t in chosen}),
         "test_names": [n for t in chosen for n in t.item.names],
         "mutants_killed": len(frozenset().union(*(t.kills for t in chosen))), "mutants_scored": mutants_scored,
         "link": [], "mix_weight": 1.0,

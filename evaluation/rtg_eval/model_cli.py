@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     loops.add_argument("--repro-steps", type=int, default=0, metavar="N",
                        help="checklist r1-r3: retrain twice for N steps with the experiment's config and compare")
     loops.add_argument("--no-gates", action="store_true", help="report the gates without failing on them")
+    loops.add_argument("--no-verdict", action="store_true",
+                       help="leave the adapter's gates.json as it is (e.g. for a side evaluation on another set)")
     loops.add_argument("--no-clippy", action="store_true", help="skip clippy (c2, c3 not measured)")
 
     judge = parser.add_argument_group("judge (as in --tests-from)")
@@ -216,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     metrics = write_reports(output, context, run, evidence, checklist)
     print(summary_table(context, metrics, checklist))
     _log(f"reports in {output}/ (metrics.json, checklist.json, mutation_report.html, metrics.jsonld, ...)")
-    if args.backend == "local" and experiment.adapter is not None:
+    # Only an adapter named on the command line gets a verdict: a run that took the shipped adapter by default
+    # (a quick look, a small set) must not rewrite the gates.json committed beside it.
+    if args.backend == "local" and args.adapter is not None and experiment.adapter is not None \
+            and not args.no_verdict:
         verdict = checklist.verdict(experiment.adapter_sha256, str(output / "checklist.json"), str(args.test_set),
                                     len(targets), started_at)
         try:

@@ -80,8 +80,8 @@ def select_tests(tests: Sequence[CandidateTest], functions: Sequence[str] = ()) 
         chosen.append(best)
         killed |= best.kills
     for function in functions:
-        calls = [t for t in pool if _calls(t, function)]
-        if calls and not any(_calls(t, function) for t in chosen):
+        calls = [t for t in pool if calls_function(t, function)]
+        if calls and not any(calls_function(t, function) for t in chosen):
             chosen.append(min(calls, key=lambda t: (t.lines, t.candidate, t.position)))
     if pool and not chosen:
         chosen.append(min(pool, key=lambda t: (t.lines, t.candidate, t.position)))
@@ -99,7 +99,7 @@ def _distinct(tests: list[CandidateTest]) -> list[CandidateTest]:
     return distinct
 
 
-def _calls(test: CandidateTest, function: str) -> bool:
+def calls_function(test: CandidateTest, function: str) -> bool:
     return re.search(rf"\b{re.escape(function)}\s*(::<[^>]*>)?\s*\(", test.item.text) is not None
 
 

@@ -8,7 +8,8 @@ seeded samples decoded in one batch (n = 1: the greedy reply).
 
 The adapter's gate verdict (`gates.json`, rtg_core.verdict) is read before it is loaded: one that failed P-GATE-001
 is refused unless `allowFailedAdapter` is set, and then the status and log say it failed; one never evaluated is
-loaded, and the status says so.
+loaded, and the status says so. The shipped adapter (`adapter: "default"`) is held to the same gate, but refusing
+it does not leave the user without a model: the base model is served instead, and the log and status say why.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from rtg_core.adapters import is_default
 from rtg_core.backends import LocalBackend, Sampling
 from rtg_core.model import choose_device
 from rtg_core.prompt import chat_prompt
@@ -61,9 +63,9 @@ class ModelBackend:
     def _load(self) -> None:
         settings = self.settings
         try:
-            admit_adapter(settings)
+            adapter = served_adapter(settings)
             device = choose_device(settings.device)
-            backend = LocalBackend(settings.model, adapter=settings.adapter_dir(), device=device.type,
+            backend = LocalBackend(settings.model, adapter=adapter, device=device.type,
                                    allow_hub=settings.allow_hub, batch_size=16,
                                    load_in_4bit=device.type == "cuda")
             backend.load()
@@ -97,9 +99,11 @@ class ModelBackend:
     def status(self) -> dict:
         adapter = self.settings.adapter_dir()
         gates = read_verdict(adapter) if adapter else None
+        served = adapter if gates is None or _admitted(gates, self.settings) else None
         return {
             "model": self.settings.model,
-            "adapter": str(adapter) if adapter else None,
+            "adapter": str(served) if served else None,
+            "adapterRequested": str(adapter) if adapter else None,
             "adapterSha256": gates.adapter_sha256 if gates else None,
             "adapterGates": _gates_status(gates, self.settings) if gates else None,
             "device": self._loaded.device.torch_device if self._loaded else None,
@@ -119,6 +123,24 @@ class _EitherEvent:
 
     def is_set(self) -> bool:
         return self.first.is_set() or self.second.is_set()
+
+
+def served_adapter(settings: ServerSettings):
+    """The adapter to load: the chosen one once admitted; None for the base model, which is also what the shipped
+    adapter gives way to when it failed its gates (an adapter the user named is refused instead)."""
+    adapter = settings.adapter_dir()
+    if adapter is None:
+        return None
+    if is_default(settings.adapter) and not _admitted(read_verdict(adapter), settings):
+        log.warning("the shipped adapter %s failed its gates (%s): serving the base model alone. Set "
+                    "rtg.allowFailedAdapter to load it anyway", adapter, read_verdict(adapter).reason)
+        return None
+    admit_adapter(settings)
+    return adapter
+
+
+def _admitted(gates: AdapterGates, settings: ServerSettings) -> bool:
+    return gates.state != "rejected" or settings.allow_failed_adapter
 
 
 def admit_adapter(settings: ServerSettings) -> AdapterGates | None:
@@ -145,7 +167,8 @@ def _gates_status(gates: AdapterGates, settings: ServerSettings) -> dict:
     if gates.state == "rejected":
         message = ("this adapter FAILED its gates; loaded only because rtg.allowFailedAdapter is set"
                    if settings.allow_failed_adapter else
-                   "this adapter FAILED its gates, so it is not loaded (rtg.allowFailedAdapter would load it)")
+                   "this adapter FAILED its gates, so it is not loaded (rtg.allowFailedAdapter would load it)"
+                   + ("; the base model is served instead" if is_default(settings.adapter) else ""))
     elif gates.state == "not evaluated":
         message = "this adapter has not been evaluated (rtg-eval --adapter writes its gates.json)"
     else:

@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--private", action="store_true")
     parser.add_argument("--prepare-only", action="store_true", help="write the folder and card; upload nothing")
     parser.add_argument("--folder", type=Path, default=None,
-                        help="where to prepare it (default: EXPERIMENT/publish/CHECKPOINT)")
+                        help="where to prepare it (default: EXPERIMENT/publish/CHECKPOINT); with --prepare-only the "
+                             "folder is written whatever the gate verdict (its card shows it), and uploading it "
+                             "later is still refused when the adapter failed P-GATE-001")
     parser.add_argument("--notes", type=Path, default=None, metavar="FILE.md",
                         help="Markdown appended to the model card: evaluation tables, data counts")
     parser.add_argument("--allow-unevaluated", action="store_true",
@@ -84,9 +86,10 @@ def is_prepared(folder: Path) -> bool:
 
 
 def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unevaluated: bool = False,
-            folder: Path | None = None, notes: str = "") -> Path:
+            folder: Path | None = None, notes: str = "", keep_rejected: bool = False) -> Path:
     """Write the folder (default EXPERIMENT/publish/CHECKPOINT/: adapter, card, run files); return it. Needs no
-    network."""
+    network. `keep_rejected`: write it even for an adapter that failed P-GATE-001 (its card says FAIL), for a copy
+    kept beside the code; uploading such a folder is still refused."""
     source = experiment / "checkpoints" / checkpoint
     missing = [str(p) for p in [*(source / f for f in _ADAPTER_FILES), *(experiment / f for f in _RUN_FILES)]
                if not p.is_file()]
@@ -94,8 +97,10 @@ def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unev
         raise PublishError(f"{experiment} is not a finished rtg-train experiment: missing {', '.join(missing)} "
                            "(train it to the end first, or pick another --checkpoint)")
     folder = folder or experiment / "publish" / checkpoint
+    if folder.exists() and any(folder.iterdir()) and not is_prepared(folder):
+        raise PublishError(f"{folder} holds files rtg-train publish did not write; pick an empty or new --folder")
     try:
-        gates = admit(source, allow_unevaluated)
+        gates = read_verdict(source) if keep_rejected else admit(source, allow_unevaluated)
     except PublishRefused as exc:
         if folder.exists():  # an earlier preparation must not stay behind, ready to upload by hand
             shutil.rmtree(folder)
@@ -230,6 +235,9 @@ def evaluation_section(gates: AdapterGates) -> list[str]:
     lines = ["## Evaluation", "",
              f"Popperian score **{verdict.score}/100**, grade **{verdict.grade}** on `{verdict.test_set}` "
              f"({verdict.samples} functions, {verdict.evaluated_at}); verdict in `{VERDICT_FILE}`.", "",
+             *([f"**This adapter failed {DEPLOYMENT_GATE}**: spec §16.1 forbids deploying it. `rtg-train publish` "
+                "refuses to upload it, and rtg-serve serves the base model instead unless `rtg.allowFailedAdapter` "
+                "is set.", ""] if gates.state == "rejected" else []),
              "| gate | verdict |", "|---|---|",
              *(f"| {g.id} | {'pass' if g.passed else 'FAIL'}: {g.summary} |" for g in verdict.gates), ""]
     if verdict.falsified:
@@ -267,7 +275,7 @@ def main(argv: list[str]) -> int:
         else:
             notes = args.notes.read_text() if args.notes else ""
             folder = prepare(args.experiment, args.repo_id, args.checkpoint, args.allow_unevaluated, args.folder,
-                             notes)
+                             notes, keep_rejected=args.prepare_only and args.folder is not None)
             print(f"rtg-train publish: prepared {folder}", file=sys.stderr)
         if args.prepare_only:
             return 0
