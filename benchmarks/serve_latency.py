@@ -108,7 +108,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--model", default=DEFAULT_BASE_MODEL, help="base model (hub id or dir)")
-    parser.add_argument("--adapter")
+    parser.add_argument("--adapter", default="default", help="default (the shipped one), none, or a directory")
     parser.add_argument("--candidates", type=int, default=ServerSettings.candidates)
     parser.add_argument("--max-new-tokens", type=int, default=ServerSettings.max_new_tokens)
     parser.add_argument("--no-resolve", action="store_true", help="only the listing latency (no model)")
@@ -162,7 +162,7 @@ async def main() -> None:
             return None
 
         print(f"model loaded (warm) in {await wait_until_loaded(client):.1f} s: {args.model}"
-              f"{' + ' + args.adapter if args.adapter else ''}, {args.candidates} candidates, "
+              f", adapter {args.adapter}, {args.candidates} candidates, "
               f"{args.max_new_tokens} new tokens at most")
         lib = crate / "src" / "lib.rs"
         rows = await resolve_every_function(client, lib, stamps)

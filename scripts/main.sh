@@ -33,7 +33,7 @@ $bin/rtg-train --config training/configs/qlora-qwen2.5-coder-0.5b.yaml --dataset
 $bin/python benchmarks/loss_curve.py "$experiment"
 
 echo "== 4/5 base model vs the $steps-step adapter on $functions holdout functions (gates reported, not enforced)" >&2
-$bin/rtg-eval --model "$model" --test-set "$corpus/holdout.jsonl" --limit "$functions" \
+$bin/rtg-eval --model "$model" --adapter none --test-set "$corpus/holdout.jsonl" --limit "$functions" \
   --output "$experiment/evaluation-base" --no-gates --max-new-tokens 384
 $bin/rtg-eval --adapter "$experiment" --test-set "$corpus/holdout.jsonl" --limit "$functions" \
   --output "$experiment/evaluation" --no-gates --max-new-tokens 384

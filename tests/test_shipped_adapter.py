@@ -34,7 +34,9 @@ def test_plain_peft_loads_it_on_the_base_model_it_names_and_it_changes_the_model
 def test_its_card_and_lock_describe_these_weights():
     sha = file_sha256(SHIPPED_DIR / "adapter_model.safetensors")
     lock = json.loads((SHIPPED_DIR / "reproducibility.lock").read_text())
-    assert sha in lock["adapters"].values()
+    published = lock["published"]  # bf16 weights cast from the float32 checkpoint the run trained and hashed
+    assert published == {"adapter_sha256": sha, "dtype": "bfloat16",
+                         "trained_adapter_sha256": lock["adapters"]["checkpoints/best/adapter_model.safetensors"]}
     card = (SHIPPED_DIR / "README.md").read_text()
     assert sha in card and lock["model"]["weights"]["gguf"]["sha256"] in card  # adapter and base-weight hashes
     assert yaml.safe_load(card.split("---")[1])["base_model"] == SHIPPED_BASE

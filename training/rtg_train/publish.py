@@ -22,6 +22,7 @@ it was not evaluated (without --allow-unevaluated).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -29,10 +30,12 @@ from pathlib import Path
 
 import yaml
 
+from rtg_core.files import file_sha256
 from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2
 from rtg_core.verdict import DEPLOYMENT_GATE, VERDICT_FILE, AdapterGates, read_verdict
 
-_ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+_ADAPTER_FILES = (ADAPTER_WEIGHTS, "adapter_config.json")
 _RUN_FILES = {"config.yaml": "training_config.yaml", "reproducibility.lock": "reproducibility.lock",
               "metrics.json": "metrics.json"}
 _MEMORY_KINDS = {"cuda_max_memory_allocated": "peak VRAM",
@@ -60,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to prepare it (default: EXPERIMENT/publish/CHECKPOINT); with --prepare-only the "
                              "folder is written whatever the gate verdict (its card shows it), and uploading it "
                              "later is still refused when the adapter failed P-GATE-001")
+    parser.add_argument("--dtype", choices=("bfloat16",), default=None,
+                        help="store the LoRA weights in bf16 (half the size); default: as trained (float32)")
     parser.add_argument("--notes", type=Path, default=None, metavar="FILE.md",
                         help="Markdown appended to the model card: evaluation tables, data counts")
     parser.add_argument("--allow-unevaluated", action="store_true",
@@ -68,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def admit(source: Path, allow_unevaluated: bool) -> AdapterGates:
-    """The checkpoint's gate verdict, or PublishRefused when it may not be published."""
-    gates = read_verdict(source)
+def admit(source: Path, allow_unevaluated: bool, gates: AdapterGates | None = None) -> AdapterGates:
+    """The checkpoint's gate verdict (`gates`, else read from `source`), or PublishRefused when it may not be
+    published."""
+    gates = gates or read_verdict(source)
     if gates.state == "rejected":
         raise PublishRefused(f"{source} failed {DEPLOYMENT_GATE} (spec §16.1: reject the adapter, forbid "
                              f"deployment): {gates.reason}. Improve the adapter and evaluate it again")
@@ -86,10 +92,12 @@ def is_prepared(folder: Path) -> bool:
 
 
 def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unevaluated: bool = False,
-            folder: Path | None = None, notes: str = "", keep_rejected: bool = False) -> Path:
+            folder: Path | None = None, notes: str = "", keep_rejected: bool = False, dtype: str | None = None) -> Path:
     """Write the folder (default EXPERIMENT/publish/CHECKPOINT/: adapter, card, run files); return it. Needs no
     network. `keep_rejected`: write it even for an adapter that failed P-GATE-001 (its card says FAIL), for a copy
-    kept beside the code; uploading such a folder is still refused."""
+    kept beside the code; uploading such a folder is still refused. `dtype` ("bfloat16"): store the LoRA weights
+    in that dtype (half the bytes of the float32 they train in); the gate verdict must then be one of these very
+    weights: the folder's own gates.json, from `rtg-eval --adapter FOLDER`."""
     source = experiment / "checkpoints" / checkpoint
     missing = [str(p) for p in [*(source / f for f in _ADAPTER_FILES), *(experiment / f for f in _RUN_FILES)]
                if not p.is_file()]
@@ -99,30 +107,69 @@ def prepare(experiment: Path, repo_id: str, checkpoint: str = "best", allow_unev
     folder = folder or experiment / "publish" / checkpoint
     if folder.exists() and any(folder.iterdir()) and not is_prepared(folder):
         raise PublishError(f"{folder} holds files rtg-train publish did not write; pick an empty or new --folder")
+    staging = folder.with_name(f".{folder.name}.staging")
+    new_parent = not folder.parent.exists()
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
     try:
-        gates = read_verdict(source) if keep_rejected else admit(source, allow_unevaluated)
-    except PublishRefused as exc:
-        if folder.exists():  # an earlier preparation must not stay behind, ready to upload by hand
+        write_weights(source / ADAPTER_WEIGHTS, staging / ADAPTER_WEIGHTS, dtype)
+        shutil.copyfile(source / "adapter_config.json", staging / "adapter_config.json")
+        sha = file_sha256(staging / ADAPTER_WEIGHTS)
+        if dtype is None:  # the weights as trained: the checkpoint's verdict, whatever it says
+            judged = source
+            if (source / VERDICT_FILE).is_file():
+                shutil.copyfile(source / VERDICT_FILE, staging / VERDICT_FILE)
+        else:  # converted weights: only a verdict of these very bytes, which rtg-eval --adapter FOLDER writes
+            judged = folder
+            if (folder / VERDICT_FILE).is_file() and \
+                    json.loads((folder / VERDICT_FILE).read_text()).get("adapter_sha256") == sha:
+                shutil.copyfile(folder / VERDICT_FILE, staging / VERDICT_FILE)
+        gates = read_verdict(staging)
+        gates = dataclasses.replace(gates, reason=gates.reason.replace(str(staging), str(judged)))
+        try:
+            if not keep_rejected:
+                admit(judged, allow_unevaluated, gates)
+        except PublishRefused as exc:
+            if folder.exists():  # an earlier preparation must not stay behind, ready to upload by hand
+                shutil.rmtree(folder)
+                raise PublishRefused(f"{exc} (removed the earlier {folder})") from exc
+            raise
+        for name, published in _RUN_FILES.items():
+            shutil.copyfile(experiment / name, staging / published)
+        lock = json.loads((experiment / "reproducibility.lock").read_text())
+        if dtype:
+            lock["published"] = {"adapter_sha256": sha, "dtype": dtype,
+                                 "trained_adapter_sha256": file_sha256(source / ADAPTER_WEIGHTS)}
+            (staging / "reproducibility.lock").write_text(json.dumps(lock, indent=2) + "\n")
+        config = yaml.safe_load((experiment / "config.yaml").read_text())
+        metrics = json.loads((experiment / "metrics.json").read_text())
+        state_file = source / "trainer_state.json"
+        state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+        card = model_card(repo_id, checkpoint, config, lock, metrics, state, gates)
+        (staging / "README.md").write_text(card + (f"\n{notes.strip()}\n" if notes.strip() else ""))
+        if folder.exists():
             shutil.rmtree(folder)
-            raise PublishRefused(f"{exc} (removed the earlier {folder})") from exc
-        raise
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    for name in _ADAPTER_FILES:
-        shutil.copyfile(source / name, folder / name)
-    for name, published in _RUN_FILES.items():
-        shutil.copyfile(experiment / name, folder / published)
-    if gates.verdict is not None:
-        shutil.copyfile(source / VERDICT_FILE, folder / VERDICT_FILE)
-    config = yaml.safe_load((experiment / "config.yaml").read_text())
-    lock = json.loads((experiment / "reproducibility.lock").read_text())
-    metrics = json.loads((experiment / "metrics.json").read_text())
-    state_file = source / "trainer_state.json"
-    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    card = model_card(repo_id, checkpoint, config, lock, metrics, state, gates)
-    (folder / "README.md").write_text(card + (f"\n{notes.strip()}\n" if notes.strip() else ""))
+        staging.rename(folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+        if new_parent and folder.parent.exists() and not any(folder.parent.iterdir()):
+            folder.parent.rmdir()
     return folder
+
+
+def write_weights(source: Path, target: Path, dtype: str | None) -> None:
+    """The adapter's weights as trained, or cast to `dtype`."""
+    if not dtype:
+        shutil.copyfile(source, target)
+        return
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(source)
+    save_file({name: tensor.to(getattr(torch, dtype)) for name, tensor in tensors.items()}, target,
+              metadata={"format": "pt"})
 
 
 def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics: dict, state: dict,
@@ -136,7 +183,9 @@ def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics:
         front["base_model"] = model
     lora, optim, train = config["lora"], config["optim"], config["train"]
     versions = lock.get("versions", {})
-    adapter_sha = lock.get("adapters", {}).get(f"checkpoints/{checkpoint}/adapter_model.safetensors")
+    adapter_sha = lock.get("published", {}).get("adapter_sha256") or lock.get("adapters", {}).get(
+        f"checkpoints/{checkpoint}/adapter_model.safetensors")
+    stored = lock.get("published", {}).get("dtype")
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {repo_id.split('/')[-1]}", ""]
     if smoke:
         lines += [f"> **Smoke test, not a model.** {SMOKE_NOTE}", ""]
@@ -192,7 +241,8 @@ def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics:
         "",
         "## Reproducibility",
         "",
-        f"- adapter sha256: `{adapter_sha}`",
+        f"- adapter sha256: `{adapter_sha}`" + (f" (LoRA weights stored in {stored}; trained in float32, sha256 "
+                                                 f"`{lock['published']['trained_adapter_sha256']}`)" if stored else ""),
         f"- base weights: {_weights_line(lock.get('model', {}).get('weights'))}",
         f"- config hash: `{lock.get('config_hash')}` (full config: `training_config.yaml`)",
         f"- git commit: `{lock.get('git_commit')}`",
@@ -275,7 +325,7 @@ def main(argv: list[str]) -> int:
         else:
             notes = args.notes.read_text() if args.notes else ""
             folder = prepare(args.experiment, args.repo_id, args.checkpoint, args.allow_unevaluated, args.folder,
-                             notes, keep_rejected=args.prepare_only and args.folder is not None)
+                             notes, keep_rejected=args.prepare_only and args.folder is not None, dtype=args.dtype)
             print(f"rtg-train publish: prepared {folder}", file=sys.stderr)
         if args.prepare_only:
             return 0
