@@ -31,7 +31,7 @@ COLUMNS = (("compile", "compile_rate", "{:.1%}"), ("pass", "pass_rate", "{:.1%}"
 
 def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, out: Path, verdict: bool) -> Path:
     if (out / "metrics.json").is_file():
-        measured = json.loads((out / "metrics.json").read_text()).get("model", {}).get("adapter_sha256")
+        measured = json.loads((out / "metrics.json").read_text()).get("hashes", {}).get("adapter_sha256")
         if measured == chosen_experiment(adapter).adapter_sha256:  # the same weights: read, not rerun
             return out
         print(f"== {out}: measured on other adapter weights, measuring again", file=sys.stderr)
@@ -85,8 +85,10 @@ def main() -> int:
     print("\n".join(lines))
     first = json.loads((args.out / sets[0][0] / f"n={args.candidates[0]}" / "adapter" / "metrics.json").read_text())
     model = first.get("model", {})
-    print(f"\nweights: {json.dumps(model.get('base_model_weights'))}; adapter {model.get('adapter')} "
-          f"(sha256 {model.get('adapter_sha256')})")
+    weights = model.get("base_model_weights") or {}
+    print(f"\nbase weights: {weights.get('hub_id')} from {weights.get('gguf', {}).get('name')} (sha256 "
+          f"{weights.get('gguf', {}).get('sha256')}, {weights.get('lineage')}); adapter {model.get('adapter')} "
+          f"(sha256 {first.get('hashes', {}).get('adapter_sha256')})")
     return 0
 
 

@@ -31,10 +31,14 @@ else
   $bin/rtg-train --config training/configs/cpu-qwen2.5-coder-0.5b.yaml
 fi
 $bin/python benchmarks/loss_curve.py "$experiment"
+# the folder first (bf16 weights, as shipped), so that the evaluation judges and gates those very bytes
+publish=($bin/rtg-train publish "$experiment" --repo-id rtg/rtg-qwen2.5-coder-0.5b-testgen --prepare-only
+         --folder "$shipped" --dtype bfloat16)
+"${publish[@]}"
 results=eval_results/adapter-vs-base
 mkdir -p "$results"
-# holdout first: its verdict is the one that lands in the adapter's gates.json
-$bin/python benchmarks/adapter_vs_base.py --adapter "$experiment" --out "$results" \
+# holdout first: its n=1 verdict is the one that lands in the adapter's gates.json
+$bin/python benchmarks/adapter_vs_base.py --adapter "$shipped" --out "$results" \
   --set holdout="$corpus/holdout.jsonl" --set humaneval="$humaneval" --set test="$corpus/test.jsonl" \
   --candidates 1 4 | tee "$results/table.md"
 {
@@ -44,5 +48,4 @@ $bin/python benchmarks/adapter_vs_base.py --adapter "$experiment" --out "$result
   cat "$results/table.md"; echo
   sed -n '3,$p' "$mix/README.md" | sed 's/^# /## /'
 } > "$results/card-notes.md"
-$bin/rtg-train publish "$experiment" --repo-id rtg/rtg-qwen2.5-coder-0.5b-testgen --prepare-only \
-  --folder "$shipped" --notes "$results/card-notes.md"
+"${publish[@]}" --notes "$results/card-notes.md"

@@ -19,6 +19,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from rtg_core.adapters import SHIPPED_DIR
 from rtg_core.rust_source import functions
+from rtg_core.verdict import read_verdict
 from test_serve_generation import apply
 
 FIXTURE = Path(__file__).parent / "fixtures" / "user_crate"
@@ -62,4 +63,9 @@ async def test_the_real_model_inserts_tests_that_pass_in_the_users_crate(client,
     passed = int(re.search(r"test result: ok\. (\d+) passed; 0 failed", cargo.stdout).group(1))
     assert passed > 1  # the crate's own test and the inserted ones
     status = await client.workspace_execute_command_async(types.ExecuteCommandParams("rtg.status"))
-    assert status["adapter"] == str(SHIPPED_DIR) and status["modelLoaded"]  # the default: the shipped adapter
+    # The default is the shipped adapter, held to its gate verdict: served when it passed P-GATE-001, else the base
+    # model is served and the status says why (spec §16.1 forbids deploying an adapter that failed).
+    admitted = read_verdict(SHIPPED_DIR).state != "rejected"
+    assert status["adapterRequested"] == str(SHIPPED_DIR) and status["modelLoaded"]
+    assert status["adapter"] == (str(SHIPPED_DIR) if admitted else None)
+    assert admitted or status["adapterGates"]["message"].endswith("the base model is served instead")
