@@ -11,13 +11,13 @@ import logging
 from pathlib import Path
 
 from rtg_core.base_models import DEFAULT_BASE_MODEL
+from rtg_core.verdict import ADAPTER_WEIGHTS
 
 SHIPPED_ADAPTER = "rtg-qwen2.5-coder-0.5b-testgen"
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "adapters" / SHIPPED_ADAPTER
 SHIPPED_BASE = DEFAULT_BASE_MODEL
 DEFAULT_CHOICE = "default"  # the shipped adapter, on its base model
 NO_ADAPTER = "none"  # the base model alone
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 log = logging.getLogger("rtg")
 

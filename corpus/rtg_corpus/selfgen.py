@@ -162,8 +162,8 @@ def _one_chunk(chunk: list[dict], backend: Backend, config: SelfGenConfig, repor
         # a sample is stored under its function: at least one test must call it, not only the helpers it killed in
         if chosen and any(calls_function(t, name) for t in chosen for name in wanted):
             composed[sample.id] = chosen
-    whole = verify([(i, next(r["input"] for r in chunk if r["id"] == i), compose(chosen))
-                    for i, chosen in composed.items()]) if composed else {}
+    code = {sample.id: sample.code for sample, _ in problems}
+    whole = verify([(i, code[i], compose(chosen)) for i, chosen in composed.items()]) if composed else {}
     report.judge_seconds += time.monotonic() - began
     samples = []
     for record, judgement in zip(chunk, judgements):

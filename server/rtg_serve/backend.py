@@ -131,9 +131,10 @@ def served_adapter(settings: ServerSettings):
     adapter = settings.adapter_dir()
     if adapter is None:
         return None
-    if is_default(settings.adapter) and not _admitted(read_verdict(adapter), settings):
+    gates = read_verdict(adapter)
+    if is_default(settings.adapter) and not _admitted(gates, settings):
         log.warning("the shipped adapter %s failed its gates (%s): serving the base model alone. Set "
-                    "rtg.allowFailedAdapter to load it anyway", adapter, read_verdict(adapter).reason)
+                    "rtg.allowFailedAdapter to load it anyway", adapter, gates.reason)
         return None
     admit_adapter(settings)
     return adapter

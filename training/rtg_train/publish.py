@@ -32,9 +32,8 @@ import yaml
 
 from rtg_core.files import file_sha256
 from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2
-from rtg_core.verdict import DEPLOYMENT_GATE, VERDICT_FILE, AdapterGates, read_verdict
+from rtg_core.verdict import ADAPTER_WEIGHTS, DEPLOYMENT_GATE, VERDICT_FILE, AdapterGates, read_verdict
 
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 _ADAPTER_FILES = (ADAPTER_WEIGHTS, "adapter_config.json")
 _RUN_FILES = {"config.yaml": "training_config.yaml", "reproducibility.lock": "reproducibility.lock",
               "metrics.json": "metrics.json"}
