@@ -7,6 +7,7 @@ from rtg_corpus.crates import discover, is_permissive, read_crate
 from rtg_corpus.extract import doc_blocks, doctest_item
 from rtg_corpus.link import mentions
 from rtg_corpus.mine import mine_crate
+from rtg_corpus.verify import verify
 
 FIXTURES = Path(__file__).parent / "fixtures" / "crates"
 
@@ -186,3 +187,56 @@ def test_method_called_through_a_receiver_links_to_the_subject_the_name_puts_fir
     linked = {c.function: c.test_names for c in candidates}
     assert linked == {"Ledger::balance": ("balance_after_deposit",),
                       "Ledger::deposit": ("deposit_then_balance", "new_then_deposit_adds")}  # a set-up call: not it
+
+
+STATUS = """\
+pub struct Status(u16);
+
+impl Status {
+    pub fn from_code(code: u16) -> Option<Status> {
+        if (100..600).contains(&code) { Some(Status(code)) } else { None }
+    }
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.0)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        PADDING
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> Status {
+        Status::from_code(code).unwrap()
+    }
+
+    #[test]
+    fn is_success_within_200_to_299() {
+        assert!(status(200).is_success());
+        assert!(!status(300).is_success());
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("padding, whole_closure", [("", True), ("let _ = 0;\n" * 300, False)])
+def test_a_method_brings_its_type_and_the_members_its_test_helpers_call(tmp_path, padding, whole_closure):
+    """`is_success` never names `Status`, and its test reaches `from_code` only through a helper: both must be in
+    `input` for the pair to build alone, also when the whole closure is too large and only the focal file's
+    directly named items are carried (the Display impl then stays out)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "status"\nversion = "0.1.0"\nedition = "2021"\n'
+                                         'license = "MIT"\n')
+    (tmp_path / "src" / "lib.rs").write_text(STATUS.replace("PADDING", padding))
+    candidates, _ = mine_crate(read_crate(tmp_path), max_chars=2_500)
+    pair = {c.function: c for c in candidates}["Status::is_success"]
+    assert "pub struct Status(u16);" in pair.input and "pub fn from_code(" in pair.input
+    assert ("impl std::fmt::Display for Status" in pair.input) is whole_closure
+    verdicts = verify([(pair.id, pair.input, pair.output)])
+    assert verdicts[pair.id]["passes"], verdicts

@@ -76,7 +76,8 @@ def _resolve(name: str, index: CrateIndex, home: str, skip: tuple[str, int]) -> 
 def _close(focal: Focal, wanted: frozenset[str], index: CrateIndex, shallow: bool = False) -> _Closure:
     """The crate items reachable from the focal fn's and the tests' names: named items, the impls of included
     types (inherent ones pruned to the members named; impls of std or crate traits whole). `shallow`: only the
-    focal file's items named directly by the focal fn or the tests, and no impls but the focal fn's own."""
+    focal file's items named directly by the focal fn or the tests, and no impls but the focal fn's own, with
+    the members they name."""
     closure = _Closure()
     skip = focal.key
     pending = sorted(wanted | focal.refs, reverse=True)
@@ -103,14 +104,22 @@ def _close(focal: Focal, wanted: frozenset[str], index: CrateIndex, shallow: boo
         impl = index.impl_at[(focal.file, focal.impl_start)]
         closure.items[_key(impl)] = impl
         closure.members[_key(impl)].add(focal.function.name)
-        if not shallow and not _resolve(impl.name, index, focal.file, skip):
-            add_type(impl.name)
+        if not shallow:
+            pending.append(impl.name)  # a method's tests need its type, which its body rarely names
+            if not _resolve(impl.name, index, focal.file, skip):
+                add_type(impl.name)
     if shallow:
-        for name in pending:
+        own = index.impl_at[(focal.file, focal.impl_start)] if focal.impl_start is not None else None
+        if own is not None:
+            pending.append(own.name)
+        for name in pending:  # grows by the refs of the own impl's members that are named
             closure.names.add(name)
             for item in _resolve(name, index, focal.file, skip):
                 if item.file == focal.file and item.kind != "fn":
                     closure.items.setdefault(_key(item), item)
+            for member in own.members if own is not None else ():
+                if member.name == name:
+                    add_member(own, member)
         return closure
     while pending:
         name = pending.pop()
@@ -197,18 +206,18 @@ class TooLarge(ValueError):
     pass
 
 
-def build_input(focal: Focal, focal_text: str, tests: list[TestFn], index: CrateIndex, max_chars: int) -> str:
-    """All the crate items the code and its tests need, or when those pass `max_chars`, only the focal file's
-    items they name directly (the pair is then rarely standalone). Raises TooLarge when even those do not fit."""
+def build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: CrateIndex, max_chars: int) -> str:
+    """All the crate items the code and the names its tests use (`wanted`) need, or when those pass `max_chars`,
+    only the focal file's items they name directly (the pair is then rarely standalone). Raises TooLarge when even
+    those do not fit."""
     try:
-        return _build_input(focal, focal_text, tests, index, max_chars, shallow=False)
+        return _build_input(focal, focal_text, wanted, index, max_chars, shallow=False)
     except TooLarge:
-        return _build_input(focal, focal_text, tests, index, max_chars, shallow=True)
+        return _build_input(focal, focal_text, wanted, index, max_chars, shallow=True)
 
 
-def _build_input(focal: Focal, focal_text: str, tests: list[TestFn], index: CrateIndex, max_chars: int,
+def _build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: CrateIndex, max_chars: int,
                  shallow: bool) -> str:
-    wanted = frozenset().union(*(t.refs for t in tests)) if tests else frozenset()
     closure = _close(focal, wanted, index, shallow)
     own_impl = (focal.file, focal.impl_start) if focal.impl_start is not None else None
     order = sorted(closure.items, key=lambda k: (k[0] != focal.file, k))
@@ -239,7 +248,8 @@ def _build_input(focal: Focal, focal_text: str, tests: list[TestFn], index: Crat
     return localize("\n".join(uses) + ("\n\n" if uses else "") + text, index.lib_name) + "\n"
 
 
-def build_output(tests: list[TestFn], index: CrateIndex) -> str:
+def build_output(tests: list[TestFn], index: CrateIndex) -> tuple[str, frozenset[str]]:
+    """The tests with the helpers of their test modules that they use, and the names all of those use."""
     helpers: dict[tuple[str, int], Item] = {}
     uses: list[str] = []
     for test in tests:
@@ -265,7 +275,8 @@ def build_output(tests: list[TestFn], index: CrateIndex) -> str:
         uses += _wanted_uses([u for u in scope_items if u.kind == "use"], names, index.lib_name)
     parts = [helpers[k].text.strip("\n") for k in sorted(helpers)] + [t.text.strip("\n") for t in tests]
     uses = _dedup(uses)
-    return localize("\n".join(uses) + ("\n\n" if uses else "") + "\n\n".join(parts), index.lib_name) + "\n"
+    text = localize("\n".join(uses) + ("\n\n" if uses else "") + "\n\n".join(parts), index.lib_name) + "\n"
+    return text, frozenset().union(*(t.refs for t in tests), *(h.refs for h in helpers.values()))
 
 
 def _dedup(texts) -> list[str]:

@@ -218,14 +218,14 @@ def _render(focal: Focal, focal_text: str, tests: list[TestFn], index: CrateInde
             max_chars: int) -> tuple[str, str, list[TestFn]]:
     """(input, output, tests renamed where they clash); TooLarge when the two pass `max_chars`."""
     tests = _renamed_clashes(tests, focal.function.name)
-    output_text = build_output(tests, index)
+    output_text, wanted = build_output(tests, index)
     if len(output_text) >= max_chars:
         raise TooLarge(f"output of {len(output_text)} chars")
-    input_text = build_input(focal, focal_text, tests, index, max_chars - len(output_text))
+    input_text = build_input(focal, focal_text, wanted, index, max_chars - len(output_text))
     defined = set(_DEFINED.findall(input_text))
     if any(t.name in defined for t in tests):
         tests = _renamed_clashes(tests, *defined)
-        output_text = build_output(tests, index)
+        output_text, _ = build_output(tests, index)
     if len(input_text) + len(output_text) > max_chars:
         raise TooLarge(f"{len(input_text) + len(output_text)} chars")
     return input_text, output_text, tests
