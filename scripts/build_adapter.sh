@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Rebuild the adapter rtg ships (adapters/rtg-qwen2.5-coder-0.5b-testgen) from nothing but Debian's crate packages,
 # the curated examples and the base model, on a CPU:
-#   corpus (all Debian crates, judged) -> self-generated round 0 (the base model's tests, judge-verified) ->
-#   the verified, decontaminated mix -> the CPU recipe -> base vs adapter -> the folder, with its card.
+#   corpus (all Debian crates, judged) -> the verified, decontaminated mix -> the CPU recipe -> base vs adapter ->
+#   the folder, with its card.
 # Each step skips what an earlier run finished (the corpus, finished rounds, a finished training run, finished
 # evaluations), and training resumes from its last checkpoint, so the job can span sessions. Hours on 2 cores.
-# RTG_SELFGEN_FUNCTIONS: training functions round 0 writes tests for (default 16, what the shipped adapter's round 0
-# tried: the base model kept a test for 1 of them, so the round stopped there).
+# RTG_SELFGEN_FUNCTIONS=N: add a self-generated round 0 (the base model's tests for N training functions, judge-
+# verified) to the mix. The shipped adapter has none: on the first mix, round 0 kept a test for 1 of 16 functions
+# in 335 s of generation, so it was not run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -20,10 +21,13 @@ shipped=adapters/rtg-qwen2.5-coder-0.5b-testgen
   $bin/rtg-corpus fetch --debian
   $bin/rtg-corpus build --source "${RTG_CACHE_DIR:-$HOME/.cache/rtg}/debian-crates" --out "$corpus"
 }
-$bin/rtg-corpus selfgen --corpus "$corpus" --round 0 --adapter none --out data/selfgen/round-0.jsonl \
-  --candidates 4 --max-new-tokens 320 --batch-size 16 --limit "${RTG_SELFGEN_FUNCTIONS:-16}"
-$bin/rtg-corpus mix --corpus "$corpus" --self-generated data/selfgen/round-0.jsonl --humaneval "$humaneval" \
-  --out "$mix"
+rounds=()
+if [ "${RTG_SELFGEN_FUNCTIONS:-0}" -gt 0 ]; then
+  $bin/rtg-corpus selfgen --corpus "$corpus" --round 0 --adapter none --out data/selfgen/round-0.jsonl \
+    --candidates 4 --max-new-tokens 320 --batch-size 16 --limit "$RTG_SELFGEN_FUNCTIONS"
+  rounds=(--self-generated data/selfgen/round-0.jsonl)
+fi
+$bin/rtg-corpus mix --corpus "$corpus" "${rounds[@]}" --humaneval "$humaneval" --out "$mix"
 if [ -f "$experiment/metrics.json" ]; then :
 elif [ -d "$experiment/checkpoints" ]; then
   $bin/rtg-train --config training/configs/cpu-qwen2.5-coder-0.5b.yaml --resume

@@ -1,4 +1,5 @@
 """Mining fixture crates: which tests are linked to which fns, and how each kind of test is extracted."""
+import shutil
 from pathlib import Path
 
 import pytest
@@ -225,6 +226,8 @@ mod tests {
 """
 
 
+@pytest.mark.skipif(shutil.which("cargo") is None or shutil.which("bwrap") is None,
+                    reason="the judge needs cargo and bubblewrap (scripts/setup.sh installs them)")
 @pytest.mark.parametrize("padding, whole_closure", [("", True), ("let _ = 0;\n" * 300, False)])
 def test_a_method_brings_its_type_and_the_members_its_test_helpers_call(tmp_path, padding, whole_closure):
     """`is_success` never names `Status`, and its test reaches `from_code` only through a helper: both must be in

@@ -110,16 +110,18 @@ def _close(focal: Focal, wanted: frozenset[str], index: CrateIndex, shallow: boo
                 add_type(impl.name)
     if shallow:
         own = index.impl_at[(focal.file, focal.impl_start)] if focal.impl_start is not None else None
+        own_members = {m.name: m for m in own.members} if own is not None else {}
         if own is not None:
             pending.append(own.name)
         for name in pending:  # grows by the refs of the own impl's members that are named
+            if name in closure.names:
+                continue
             closure.names.add(name)
             for item in _resolve(name, index, focal.file, skip):
                 if item.file == focal.file and item.kind != "fn":
                     closure.items.setdefault(_key(item), item)
-            for member in own.members if own is not None else ():
-                if member.name == name:
-                    add_member(own, member)
+            if name in own_members:
+                add_member(own, own_members[name])
         return closure
     while pending:
         name = pending.pop()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rtg_core.adapters import DEFAULT_CHOICE, NO_ADAPTER, chosen_adapter
 from rtg_core.files import file_sha256
+from rtg_core.verdict import ADAPTER_WEIGHTS
 from rtg_eval.checklist import LockEvidence, PeakMemory
 
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 _MODEL_FILES = (".safetensors", ".json", ".txt", ".model", ".tiktoken")
 # What a lock must record for a run to be rebuilt (dotted keys into reproducibility.lock).

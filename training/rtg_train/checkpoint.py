@@ -18,7 +18,8 @@ import re
 import shutil
 from pathlib import Path
 
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
+from rtg_core.verdict import ADAPTER_WEIGHTS
+
 ADAPTER_CONFIG = "adapter_config.json"
 STATE = "trainer_state.json"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
