@@ -104,15 +104,12 @@ def _close(focal: Focal, wanted: frozenset[str], index: CrateIndex, shallow: boo
         impl = index.impl_at[(focal.file, focal.impl_start)]
         closure.items[_key(impl)] = impl
         closure.members[_key(impl)].add(focal.function.name)
-        if not shallow:
-            pending.append(impl.name)  # a method's tests need its type, which its body rarely names
-            if not _resolve(impl.name, index, focal.file, skip):
-                add_type(impl.name)
+        pending.append(impl.name)  # a method's tests need its type, which its body rarely names
+        if not shallow and not _resolve(impl.name, index, focal.file, skip):
+            add_type(impl.name)
     if shallow:
         own = index.impl_at[(focal.file, focal.impl_start)] if focal.impl_start is not None else None
         own_members = {m.name: m for m in own.members} if own is not None else {}
-        if own is not None:
-            pending.append(own.name)
         for name in pending:  # grows by the refs of the own impl's members that are named
             if name in closure.names:
                 continue
