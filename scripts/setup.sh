@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   librust-proptest-dev librust-quickcheck-dev librust-tokio-dev librust-rand-dev librust-regex-dev librust-md5-dev
+  librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-syn-dev librust-quote-dev
+  librust-proc-macro2-dev librust-log-dev librust-libc-dev librust-tempfile-dev librust-bytes-dev
+  librust-lazy-static-dev librust-once-cell-dev librust-bitflags-dev librust-memchr-dev librust-anyhow-dev
+  librust-thiserror-dev librust-itertools-dev librust-byteorder-dev
   llvm-22 bubblewrap neovim
 )
 missing=()

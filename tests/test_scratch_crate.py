@@ -25,3 +25,19 @@ def test_should_panic_tests_are_counted_as_passing_when_they_panic():
              "#[test]\n#[should_panic]\nfn head_of_one_does_not_panic() { head(&[1]); }\n")
     (verdict,), _ = judge_samples([JudgeSample("p", code, tests)], JudgeConfig(mutation=False, coverage=False))
     assert (verdict.tests_total, verdict.tests_passed, verdict.passes) == (2, 1, False)
+
+
+def test_code_that_uses_the_common_crates_builds_and_passes_in_the_judge():
+    """Mined pairs that derive serde traits or log through `log` count as standalone only if the judge has those crates."""
+    from rtg_eval.judge import JudgeConfig, judge_samples
+    from rtg_eval.samples import JudgeSample
+
+    code = (
+        "use serde::{Deserialize, Serialize};\n\n"
+        "#[derive(Debug, PartialEq, Serialize, Deserialize)]\npub struct Point { pub x: i32, pub y: i32 }\n\n"
+        "pub fn encode(p: &Point) -> String { log::debug!(\"encoding {:?}\", p); serde_json::to_string(p).unwrap() }\n"
+    )
+    tests = ("#[test]\nfn encode_round_trips() {\n    let p = Point { x: 1, y: -2 };\n"
+             "    let back: Point = serde_json::from_str(&encode(&p)).unwrap();\n    assert_eq!(back, p);\n}\n")
+    (verdict,), _ = judge_samples([JudgeSample("p", code, tests)], JudgeConfig(mutation=False, coverage=False))
+    assert verdict.compiles and verdict.passes, verdict

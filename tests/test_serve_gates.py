@@ -16,7 +16,7 @@ from rtg_core.verdict import write_verdict
 from rtg_eval.checklist import CATEGORIES, Evidence, LockEvidence, PeakMemory, ReproEvidence, SampleEvidence, \
     score_checklist
 from rtg_core import adapters
-from rtg_serve.backend import AdapterRejected, ModelBackend, admit_adapter, served_adapter
+from rtg_serve.backend import AdapterRejected, ModelBackend, served_adapter
 from rtg_serve.settings import ServerSettings
 
 MISSING_MODEL = "/nonexistent/rtg-test-model"  # loading it fails: a test that gets that far was admitted
@@ -88,7 +88,7 @@ def test_with_allow_failed_adapter_it_is_admitted_and_the_log_and_status_say_it_
     evaluate(adapter, compiling=3)
     settings = ServerSettings(model=MISSING_MODEL, adapter=str(adapter), device="cpu", allow_failed_adapter=True)
     with caplog.at_level(logging.WARNING, logger="rtg-serve"):
-        assert admit_adapter(settings).state == "rejected"
+        assert served_adapter(settings) == adapter
     assert "although it failed its gates (rtg.allowFailedAdapter is set)" in caplog.text
     assert ModelBackend(settings).status()["adapterGates"]["message"] == (
         "this adapter FAILED its gates; loaded only because rtg.allowFailedAdapter is set")
@@ -97,7 +97,7 @@ def test_with_allow_failed_adapter_it_is_admitted_and_the_log_and_status_say_it_
 def test_an_unevaluated_adapter_is_admitted_and_the_status_says_it_was_not_evaluated(adapter, caplog):
     settings = ServerSettings(model=MISSING_MODEL, adapter=str(adapter), device="cpu")
     with caplog.at_level(logging.WARNING, logger="rtg-serve"):
-        assert admit_adapter(settings).state == "not evaluated"
+        assert served_adapter(settings) == adapter
     assert "has not been evaluated" in caplog.text
     gates = ModelBackend(settings).status()["adapterGates"]
     assert gates["state"] == "not evaluated" and "no gates.json" in gates["reason"]
@@ -107,7 +107,7 @@ def test_an_unevaluated_adapter_is_admitted_and_the_status_says_it_was_not_evalu
 def test_a_passing_adapter_is_admitted_and_reported_as_accepted(adapter):
     evaluate(adapter, compiling=10)
     settings = ServerSettings(model=MISSING_MODEL, adapter=str(adapter), device="cpu")
-    assert admit_adapter(settings).state == "accepted"
+    assert served_adapter(settings) == adapter
     status = ModelBackend(settings).status()
     assert status["adapterGates"]["state"] == "accepted" and status["adapterGates"]["score"] == 100
     assert status["adapterSha256"] == file_sha256(adapter / "adapter_model.safetensors")

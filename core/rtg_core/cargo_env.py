@@ -26,6 +26,25 @@ SCRATCH_DEPENDENCIES = {
     "rand": '"0.8"',
     "regex": '"1"',
     "md5": '"0.7"',
+    # The crates mined pairs reach for most often (their first build errors, counted on 250 training pairs):
+    # without them a pair that only needs `serde::Serialize` or `log::debug!` never counts as standalone.
+    "serde": '{ version = "1", features = ["derive"] }',
+    "serde_json": '"1"',
+    "syn": '{ version = "1", features = ["full", "extra-traits", "visit", "visit-mut", "fold"] }',
+    "quote": '"1"',
+    "proc-macro2": '"1"',
+    "log": '"0.4"',
+    "libc": '"0.2"',
+    "tempfile": '"3"',
+    "bytes": '"1"',
+    "lazy_static": '"1"',
+    "once_cell": '"1"',
+    "bitflags": '"1"',
+    "memchr": '"2"',
+    "anyhow": '"1"',
+    "thiserror": '"1"',
+    "itertools": '"0.10"',
+    "byteorder": '"1"',
 }
 
 

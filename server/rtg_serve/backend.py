@@ -127,30 +127,17 @@ class _EitherEvent:
 
 def served_adapter(settings: ServerSettings):
     """The adapter to load: the chosen one once admitted; None for the base model, which is also what the shipped
-    adapter gives way to when it failed its gates (an adapter the user named is refused instead)."""
-    adapter = settings.adapter_dir()
-    if adapter is None:
-        return None
-    gates = read_verdict(adapter)
-    if is_default(settings.adapter) and not _admitted(gates, settings):
-        log.warning("the shipped adapter %s failed its gates (%s): serving the base model alone. Set "
-                    "rtg.allowFailedAdapter to load it anyway", adapter, gates.reason)
-        return None
-    admit_adapter(settings)
-    return adapter
-
-
-def _admitted(gates: AdapterGates, settings: ServerSettings) -> bool:
-    return gates.state != "rejected" or settings.allow_failed_adapter
-
-
-def admit_adapter(settings: ServerSettings) -> AdapterGates | None:
-    """The adapter's verdict, logged; AdapterRejected when it failed P-GATE-001 and that is not allowed."""
+    adapter gives way to when it failed its gates. An adapter the user named that failed P-GATE-001 raises
+    AdapterRejected unless rtg.allowFailedAdapter is set; the verdict is logged either way."""
     adapter = settings.adapter_dir()
     if adapter is None:
         return None
     gates = read_verdict(adapter)
     if gates.state == "rejected" and not settings.allow_failed_adapter:
+        if is_default(settings.adapter):
+            log.warning("the shipped adapter %s failed its gates (%s): serving the base model alone. Set "
+                        "rtg.allowFailedAdapter to load it anyway", adapter, gates.reason)
+            return None
         raise AdapterRejected(f"adapter {adapter} failed its gates ({gates.reason}); spec §16.1 forbids "
                               f"deploying an adapter that fails {DEPLOYMENT_GATE}. Set rtg.allowFailedAdapter to "
                               "load it anyway")
@@ -161,7 +148,11 @@ def admit_adapter(settings: ServerSettings) -> AdapterGates | None:
         log.warning("adapter %s has not been evaluated: %s", adapter, gates.reason)
     else:
         log.info("adapter %s passed %s: %s", adapter, DEPLOYMENT_GATE, gates.reason)
-    return gates
+    return adapter
+
+
+def _admitted(gates: AdapterGates, settings: ServerSettings) -> bool:
+    return gates.state != "rejected" or settings.allow_failed_adapter
 
 
 def _gates_status(gates: AdapterGates, settings: ServerSettings) -> dict:
