@@ -6,6 +6,8 @@ n = 1 (the greedy reply) and best-of-n; prints one table.
         --set humaneval=../shared/benchmarks/humanevalpack-rust/humanevalpack-rust.jsonl \\
         [--adapter default] [--candidates 1 4] [--limit N]
 
+A corpus split (lines with `metadata.standalone`) is measured on its standalone functions only, written to
+OUT/SET/standalone.jsonl: the others' `input` does not build on its own, so no generated test of theirs could.
 Each (set, n, model) is one `rtg-eval` run in OUT/SET/n=N/{base,adapter}/, with the settings a user gets
 (NF4 on CUDA, bf16 on the CPU, 384 new tokens, the judge's defaults, gates reported, not enforced). A run whose metrics.json
 exists for the same adapter weights is read, not rerun, so a long comparison spans sessions; delete its
@@ -49,6 +51,20 @@ def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, o
     return out
 
 
+def measured_functions(name: str, path: Path, out: Path) -> Path:
+    """The set's functions that can be measured: a corpus split's standalone ones, any other set whole."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    flags = [json.loads(line).get("metadata", {}).get("standalone") for line in lines]
+    if all(flag is None for flag in flags) or all(flags):
+        return path
+    kept = [line for line, flag in zip(lines, flags) if flag]
+    subset = out / name / "standalone.jsonl"
+    subset.parent.mkdir(parents=True, exist_ok=True)
+    subset.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    print(f"== {name}: the {len(kept)} standalone functions of {len(lines)} in {path}", file=sys.stderr)
+    return subset
+
+
 def row(label: str, out: Path) -> str:
     metrics = json.loads((out / "metrics.json").read_text())
     result = metrics["evaluation_result"]
@@ -70,7 +86,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    sets = [(name, Path(path)) for name, _, path in (s.partition("=") for s in args.set)]
+    sets = [(name, measured_functions(name, Path(path), args.out))
+            for name, _, path in (s.partition("=") for s in args.set)]
     lines = []
     for name, path in sets:
         for n in args.candidates:
