@@ -1,4 +1,4 @@
-"""Which CPU recipe trains fastest here: NF4 vs bf16 base weights, one sample per micro-batch vs length-grouped
+"""Which CPU recipe trains fastest here: NF4 vs bf16 vs float32 base weights, one sample per micro-batch vs length-grouped
 batches of 4, side by side in one run on the same training data (the real model, a few optimizer steps each).
 
     .venv/bin/python benchmarks/cpu_train_speed.py --dataset data/train-mix [--steps 3] [--samples-per-step 4]
@@ -24,6 +24,11 @@ VARIANTS = {
     "bf16, batch 1": {"model.load_in_4bit": "false", "train.batch_size": "1"},
     "NF4, batch 1": {"model.load_in_4bit": "true", "train.batch_size": "1"},
     "bf16, length-grouped batch 4": {"model.load_in_4bit": "false", "train.batch_size": "4"},
+    # CPUs without AVX512-BF16/AMX have no fast bf16 matmul (rtg_core.model.inference_dtype): float32 there
+    "fp32, length-grouped batch 4": {"model.load_in_4bit": "false", "model.compute_dtype": "float32",
+                                     "train.batch_size": "4"},
+    "NF4 + fp32 compute, batch 4": {"model.load_in_4bit": "true", "model.compute_dtype": "float32",
+                                    "train.batch_size": "4"},
 }
 
 

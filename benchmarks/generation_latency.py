@@ -8,7 +8,8 @@ batched.
 Rows:
 - tiny-qwen2 (random, built here from the tiny corpus), NF4 4-bit as rtg loads it, and bf16;
 - the real Qwen2.5-Coder-0.5B architecture (Qwen2Config: 896 hidden, 24 layers, 14/2 heads, 4864 MLP, 151936
-  vocabulary, tied embeddings) with random weights in bf16: no download. Random weights never end their turn, so
+  vocabulary, tied embeddings) with random weights, in bf16 and in float32 side by side (the header names the dtype
+  `rtg_core.model.inference_dtype` picks on this machine): no download. Random weights never end their turn, so
   every reply runs the full token budget: a worst case for the real model's latency;
 - on CUDA too when a GPU is visible (`--devices cpu,cuda`), else the CUDA rows say "not measured".
 
@@ -31,7 +32,7 @@ import torch
 from rtg_core.backends import LocalBackend
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.tiny_qwen2 import build_tiny_qwen2
-from rtg_core.model import load_tokenizer
+from rtg_core.model import choose_device, inference_dtype, load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "tiny_corpus"
@@ -68,13 +69,13 @@ def measure(label: str, backend: LocalBackend, prompts: list[str], max_new_token
     return row
 
 
-def real_size_backend(tokenizer, device: str, batch_size: int) -> LocalBackend:
+def real_size_backend(tokenizer, device: str, batch_size: int, dtype: str) -> LocalBackend:
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     config = Qwen2Config(**QWEN_05B, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(0)
-    model = Qwen2ForCausalLM(config).to(device=device, dtype=torch.bfloat16).eval()
+    model = Qwen2ForCausalLM(config).to(device=device, dtype=getattr(torch, dtype)).eval()
     return LocalBackend.from_loaded(model, tokenizer, batch_size=batch_size)
 
 
@@ -90,8 +91,9 @@ def main() -> None:
     prompts = [chat_prompt(code) for code in functions(args.functions)]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, CUDA: "
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; {len(prompts)} functions from "
-          f"{'HumanEvalPack-Rust' if HUMANEVAL.is_file() else 'the tiny corpus'}, {args.max_new_tokens} new tokens max",
-          flush=True)
+          f"{'HumanEvalPack-Rust' if HUMANEVAL.is_file() else 'the tiny corpus'}, {args.max_new_tokens} new tokens max; "
+          f"CPU capability {torch.backends.cpu.get_cpu_capability()}, inference dtype on the CPU: "
+          f"{inference_dtype(choose_device('cpu'))}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="rtg-latency-") as work:
         texts = [chat_prompt(json.loads(l)["input"]) + answer(json.loads(l)["output"])
@@ -109,10 +111,12 @@ def main() -> None:
                     rows.append(measure(f"tiny-qwen2 {device} {'nf4' if four_bit else 'bf16'}", backend, prompts,
                                         args.max_new_tokens))
             if not args.skip_real_size:
-                for batch in sorted({1, args.batch_size}, reverse=True):
-                    backend = real_size_backend(tokenizer, device, batch)
+                for batch, dtype in ((b, d) for b in sorted({1, args.batch_size}, reverse=True)
+                                     for d in ("bfloat16", "float32")):
+                    backend = real_size_backend(tokenizer, device, batch, dtype)
                     chosen = prompts if batch > 1 else prompts[:2]  # one at a time is slow on a CPU: two suffice
-                    rows.append(measure(f"Qwen2.5-Coder-0.5B shape, random, {device} bf16", backend, chosen,
+                    short = {"bfloat16": "bf16", "float32": "fp32"}[dtype]
+                    rows.append(measure(f"Qwen2.5-Coder-0.5B shape, random, {device} {short}", backend, chosen,
                                         args.max_new_tokens))
                     del backend
                     if device == "cuda":

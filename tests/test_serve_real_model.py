@@ -2,9 +2,9 @@
 settings, over a real stdio pipe: "Generate tests" on the fixture crate inserts only tests that then pass in the
 user's crate.
 
-The default settings are what a user gets: 4 seeded candidates in one batch, bf16 on the CPU, every test judged
-alone in a scratch copy of the crate with the function's mutants, the selection checked once more in place. About
-a minute on 2 cores.
+The default settings are what a user gets: 4 seeded candidates in one batch, on the CPU in the dtype it computes
+fastest in, every test judged alone in a scratch copy of the crate with the function's mutants, the selection
+checked once more in place. About a minute on 2 cores.
 """
 import re
 import shutil

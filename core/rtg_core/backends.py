@@ -112,7 +112,7 @@ class LocalBackend:
 
     def __init__(self, model: str, adapter: str | Path | None = None, device: str = "auto", allow_hub: bool = False,
                  batch_size: int = 8, sampling: Sampling | None = None, load_in_4bit: bool = True,
-                 compute_dtype: str = "bfloat16", decoding: Decoding = Decoding()):
+                 compute_dtype: str | None = None, decoding: Decoding = Decoding()):
         self.model_name = model
         self.adapter = str(adapter) if adapter else None
         self.requested_device = device
@@ -183,7 +183,15 @@ class LocalBackend:
                 "device": self.device.torch_device if self.device else None,
                 "device_reason": self.device.reason if self.device else None, "batch_size": self.batch_size,
                 "decoding": "greedy" if self.sampling is None else self.sampling.describe(),
-                "decoding_settings": self.decoding.describe(), "load_in_4bit": self.load_in_4bit}
+                "decoding_settings": self.decoding.describe(), "load_in_4bit": self.load_in_4bit,
+                "dtype": self.dtype}
+
+    @property
+    def dtype(self) -> str | None:
+        """What the loaded model computes in (its unquantised weights' dtype); None before loading."""
+        if self._model is None:
+            return None
+        return str(next(self._model.parameters()).dtype).removeprefix("torch.")
 
 
 class _Instrumented:

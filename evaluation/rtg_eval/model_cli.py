@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch-size", type=int, default=8)
     gen.add_argument("--max-new-tokens", type=int, default=512)
     gen.add_argument("--no-4bit", action="store_true",
-                     help="load the base model in bfloat16 on CUDA too (default: NF4 4-bit on CUDA, bf16 on the CPU, "
-                          "where it decodes faster)")
+                     help="load the base model unquantised on CUDA too (default: NF4 4-bit on CUDA; on the CPU "
+                          "unquantised, in bf16 where the CPU computes in it, else float32)")
     gen.add_argument("--candidates", type=int, default=1, metavar="N",
                      help="best-of-n: the greedy reply and N-1 seeded samples per function; every test is judged "
                           "alone and the smallest set of passing tests that kills the most mutants is kept. The "
