@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rtg_core.backends import LocalBackend, ReplayBackend, Sampling, candidates, prompt_sha256
 from rtg_core.generation import Decoding
-from rtg_core.model import choose_device, inference_dtype
+from rtg_core.model import choose_device, fast_compute_dtype
 from rtg_core.prompt import chat_prompt
 from rtg_eval.judge import JudgeConfig
 from rtg_eval.metrics import aggregate
@@ -112,7 +112,8 @@ def report(args) -> None:
         table.append((label, run, recorded_seconds(path, prompts, n), judged / len(samples)))
 
     print(f"\n{len(samples)} functions of {args.test_set.name}; base model {args.model} (CPU, "
-          f"{inference_dtype(choose_device('cpu'))}), no adapter; max {args.max_new_tokens} new tokens; n = {args.candidates} for (e)\n")
+          f"{fast_compute_dtype(choose_device('cpu'))}), no adapter; max {args.max_new_tokens} new tokens; "
+          f"n = {args.candidates} for (e)\n")
     print(f"{'row':22}{'compile':>9}{'pass':>9}{'mutation*':>11}{'validated':>11}{'gen s/fn':>10}{'judge s/fn':>12}")
     for label, run, gen_seconds, judge_seconds in table:
         if run is None:

@@ -9,7 +9,8 @@ n = 1 (the greedy reply) and best-of-n; prints one table.
 A corpus split (lines with `metadata.standalone`) is measured on its standalone functions only, written to
 OUT/SET/standalone.jsonl: the others' `input` does not build on its own, so no generated test of theirs could.
 Each (set, n, model) is one `rtg-eval` run in OUT/SET/n=N/{base,adapter}/, with the settings a user gets
-(NF4 on CUDA, bf16 or float32 on the CPU as `rtg_core.model.inference_dtype` picks, 384 new tokens, the judge's defaults, gates reported, not enforced). A run whose metrics.json
+(NF4 on CUDA, bf16 or float32 on the CPU as `rtg_core.model.fast_compute_dtype` picks, 384 new tokens, the
+judge's defaults, gates reported, not enforced). A run whose metrics.json
 exists for the same adapter weights is read, not rerun, so a long comparison spans sessions; delete its
 directory to measure again. The
 adapter's gate verdict (its gates.json, which rtg-serve and rtg-train publish read) comes from the first set at the

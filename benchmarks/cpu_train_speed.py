@@ -24,11 +24,10 @@ VARIANTS = {
     "bf16, batch 1": {"model.load_in_4bit": "false", "train.batch_size": "1"},
     "NF4, batch 1": {"model.load_in_4bit": "true", "train.batch_size": "1"},
     "bf16, length-grouped batch 4": {"model.load_in_4bit": "false", "train.batch_size": "4"},
-    # CPUs without AVX512-BF16/AMX have no fast bf16 matmul (rtg_core.model.inference_dtype): float32 there
-    "fp32, length-grouped batch 4": {"model.load_in_4bit": "false", "model.compute_dtype": "float32",
-                                     "train.batch_size": "4"},
-    "NF4 + fp32 compute, batch 4": {"model.load_in_4bit": "true", "model.compute_dtype": "float32",
-                                    "train.batch_size": "4"},
+    # CPUs without AVX512-BF16/AMX have no fast bf16 matmul (rtg_core.model.fast_compute_dtype): float32 there
+    "fp32, batch 1": {"model.load_in_4bit": "false", "model.compute_dtype": "float32", "train.batch_size": "1"},
+    "NF4 + fp32 compute, batch 1": {"model.load_in_4bit": "true", "model.compute_dtype": "float32",
+                                    "train.batch_size": "1"},
 }
 
 

@@ -9,7 +9,7 @@ Rows:
 - tiny-qwen2 (random, built here from the tiny corpus), NF4 4-bit as rtg loads it, and bf16;
 - the real Qwen2.5-Coder-0.5B architecture (Qwen2Config: 896 hidden, 24 layers, 14/2 heads, 4864 MLP, 151936
   vocabulary, tied embeddings) with random weights, in bf16 and in float32 side by side (the header names the dtype
-  `rtg_core.model.inference_dtype` picks on this machine): no download. Random weights never end their turn, so
+  `rtg_core.model.fast_compute_dtype` picks on this machine): no download. Random weights never end their turn, so
   every reply runs the full token budget: a worst case for the real model's latency;
 - on CUDA too when a GPU is visible (`--devices cpu,cuda`), else the CUDA rows say "not measured".
 
@@ -32,7 +32,7 @@ import torch
 from rtg_core.backends import LocalBackend
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.tiny_qwen2 import build_tiny_qwen2
-from rtg_core.model import choose_device, inference_dtype, load_tokenizer
+from rtg_core.model import choose_device, fast_compute_dtype, load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "tiny_corpus"
@@ -93,7 +93,7 @@ def main() -> None:
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; {len(prompts)} functions from "
           f"{'HumanEvalPack-Rust' if HUMANEVAL.is_file() else 'the tiny corpus'}, {args.max_new_tokens} new tokens max; "
           f"CPU capability {torch.backends.cpu.get_cpu_capability()}, inference dtype on the CPU: "
-          f"{inference_dtype(choose_device('cpu'))}", flush=True)
+          f"{fast_compute_dtype(choose_device('cpu'))}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="rtg-latency-") as work:
         texts = [chat_prompt(json.loads(l)["input"]) + answer(json.loads(l)["output"])

@@ -181,14 +181,14 @@ def test_on_the_cpu_a_model_computes_in_bf16_only_where_the_cpu_has_bf16_instruc
     import torch
 
     from rtg_core.backends import LocalBackend
-    from rtg_core.model import choose_device, inference_dtype
+    from rtg_core.model import choose_device, fast_compute_dtype
 
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    assert inference_dtype(choose_device("cpu")) == ("bfloat16" if native else "float32")
+    assert fast_compute_dtype(choose_device("cpu")) == ("bfloat16" if native else "float32")
     backend = LocalBackend(str(tiny), device="cpu", load_in_4bit=False)
     assert backend.describe()["dtype"] is None  # nothing loaded yet
     backend.load()
-    assert backend.describe()["dtype"] == inference_dtype(choose_device("cpu"))
+    assert backend.describe()["dtype"] == fast_compute_dtype(choose_device("cpu"))
     named = LocalBackend(str(tiny), device="cpu", load_in_4bit=False, compute_dtype="bfloat16")
     named.load()
     assert named.dtype == "bfloat16"  # a dtype the caller names is kept

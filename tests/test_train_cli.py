@@ -211,3 +211,21 @@ def test_jidoka_stops_on_a_non_finite_update_and_leaves_a_diagnostic(tmp_path):
     assert "non-finite" in report["reason"] and report["sample_ids"]
     assert (diagnostic / "adapter_model.safetensors").is_file()
     assert "Lower optim.lr" in stderr
+
+
+def test_compute_dtype_auto_is_settled_once_and_a_resume_with_auto_is_accepted(tmp_path):
+    """"auto" (the CPU recipe's dtype) becomes the dtype this machine computes fastest in, and the run's config
+    records that dtype, so its lock and card name what it used."""
+    from rtg_core.model import choose_device, fast_compute_dtype
+    from rtg_train.cli import build_parser, resolve
+
+    output = tmp_path / "auto"
+    args = [*RUN[:RUN.index("--max-steps")], "--max-steps", "2", "--batch-size", "2", "--set", "train.grad_accum=2",
+            "--set", "train.save_steps=2", "--device", "cpu", "--set", "model.compute_dtype=auto",
+            "--output", str(output)]
+    stderr = rtg_train(*args)
+    settled = fast_compute_dtype(choose_device("cpu"))
+    assert yaml.safe_load((output / "config.yaml").read_text())["model"]["compute_dtype"] == settled
+    assert f"NF4, {settled}" in stderr
+    config, checkpoint = resolve(build_parser().parse_args([*args, "--resume"]))
+    assert config.model.compute_dtype == settled and checkpoint.name == "step-2"

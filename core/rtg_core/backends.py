@@ -112,7 +112,7 @@ class LocalBackend:
 
     def __init__(self, model: str, adapter: str | Path | None = None, device: str = "auto", allow_hub: bool = False,
                  batch_size: int = 8, sampling: Sampling | None = None, load_in_4bit: bool = True,
-                 compute_dtype: str | None = None, decoding: Decoding = Decoding()):
+                 compute_dtype: str = "auto", decoding: Decoding = Decoding()):
         self.model_name = model
         self.adapter = str(adapter) if adapter else None
         self.requested_device = device

@@ -14,6 +14,7 @@ from rtg_core.base_models import BY_HUB_ID, built_dir
 MIN_CUDA_GIB = 6.0  # spec §6.1: below this a 0.5B QLoRA run does not fit; use the CPU
 DEVICE_CHOICES = ("auto", "cuda", "cpu")
 COMPUTE_DTYPES = ("bfloat16", "float32")
+AUTO_DTYPE = "auto"  # `fast_compute_dtype` for the device
 HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.py"]
 
 
@@ -112,15 +113,19 @@ def resolve_model(name_or_path: str, allow_download: bool = True) -> Path:
             f"it ({local_dir})") from exc
 
 
-def inference_dtype(device: DeviceChoice) -> str:
-    """The dtype a model computes in at inference when the caller names none: bf16 on CUDA and on CPUs that
-    compute in it (AVX512-BF16 or AMX); float32 on other CPUs, where torch's bf16 matmuls have no fast kernel
-    (measured on a 2-core AVX2 EPYC: a 1024x1024 matmul at 0.8 GFLOP/s in bf16 against 101 in float32)."""
+def fast_compute_dtype(device: DeviceChoice) -> str:
+    """What "auto" means: bf16 on CUDA and on CPUs that compute in it (AVX512-BF16 or AMX); float32 on other CPUs,
+    where torch's bf16 matmuls have no fast kernel (measured on a 2-core AVX2 EPYC: a 1024x1024 matmul at
+    0.8 GFLOP/s in bf16 against 101 in float32)."""
     import torch
 
     if device.type != "cpu" or torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
         return "bfloat16"
     return "float32"
+
+
+def resolve_compute_dtype(name: str, device: DeviceChoice) -> str:
+    return fast_compute_dtype(device) if name == AUTO_DTYPE else name
 
 
 def torch_dtype(name: str):
@@ -173,10 +178,11 @@ def load_tokenizer(model_dir: Path | str):
 
 
 def load_base_model(model_dir: Path | str, device: DeviceChoice, load_in_4bit: bool = True,
-                    compute_dtype: str = "bfloat16", double_quant: bool = True):
+                    compute_dtype: str = AUTO_DTYPE, double_quant: bool = True):
     """The base model on `device`: NF4 4-bit when `load_in_4bit`, else in `compute_dtype`."""
     from transformers import AutoModelForCausalLM
 
+    compute_dtype = resolve_compute_dtype(compute_dtype, device)
     kwargs = {"dtype": torch_dtype(compute_dtype), "device_map": {"": device.torch_device}}
     if load_in_4bit:
         kwargs["quantization_config"] = nf4_config(compute_dtype, double_quant)
@@ -196,17 +202,16 @@ def load_adapter(base_model, adapter_dir: Path | str, trainable: bool = False):
 
 
 def load_for_inference(model: str, adapter: Path | str | None = None, device: DeviceChoice | str = "auto",
-                       allow_hub: bool = False, load_in_4bit: bool = True, compute_dtype: str | None = None):
+                       allow_hub: bool = False, load_in_4bit: bool = True, compute_dtype: str = AUTO_DTYPE):
     """(model, tokenizer) in eval mode, ready for `rtg_core.generation`: the base model, plus an adapter if given.
 
     `model` is a hub id or a local directory; a hub id is only downloaded with `allow_hub`. The base is NF4 4-bit by
     default, as in training, so an adapter sees the weights it was trained against; on bf16 weights the adapter is
-    merged in. `compute_dtype` None: `inference_dtype` for the device.
+    merged in.
     """
     choice = device if isinstance(device, DeviceChoice) else choose_device(device)
     model_dir = resolve_model(model, allow_download=allow_hub)
-    base = load_base_model(model_dir, choice, load_in_4bit=load_in_4bit,
-                           compute_dtype=compute_dtype or inference_dtype(choice))
+    base = load_base_model(model_dir, choice, load_in_4bit=load_in_4bit, compute_dtype=compute_dtype)
     loaded = load_adapter(base, adapter) if adapter else base
     if adapter and not load_in_4bit:
         loaded = loaded.merge_and_unload()  # plain weights again: no LoRA matmuls per token at inference

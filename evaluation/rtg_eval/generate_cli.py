@@ -214,7 +214,7 @@ def make_backend(args: argparse.Namespace) -> Backend:
     model = args.model or experiment.base_model() or DEFAULT_BASE_MODEL
     if args.backend == "openai":
         return OpenAICompatibleBackend(args.endpoint, args.served_model or model, sampling=sampling)
-    # NF4 where memory is short (CUDA); unquantised on the CPU, where it decodes faster (rtg_core.model.inference_dtype)
+    # NF4 where memory is short (CUDA); unquantised on the CPU, where it decodes faster (in fast_compute_dtype)
     return LocalBackend(model, adapter=experiment.adapter, device=args.device, allow_hub=args.allow_hub,
                         batch_size=args.batch_size, sampling=sampling,
                         load_in_4bit=choose_device(args.device).type == "cuda")

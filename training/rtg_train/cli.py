@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from rtg_core.model import AUTO_DTYPE
 from rtg_train.config import ConfigError, TrainConfig, load_config
 
 # flag -> config key; a flag left out keeps the value from --config (or the default)
@@ -88,8 +89,9 @@ def resolve(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
                           "without --resume to start")
     saved = load_config(latest / "config.yaml", {"output": str(output)})
     requested, recorded = _flatten(config.to_dict()), _flatten(saved.to_dict())
+    # a requested "auto" (model.compute_dtype) matches the dtype the run settled it to
     conflicts = [f"{k}={requested[k]!r} (the run has {recorded[k]!r})" for k in settings
-                 if k in recorded and requested[k] != recorded[k]]
+                 if k in recorded and requested[k] not in (recorded[k], AUTO_DTYPE)]
     if conflicts:
         raise ConfigError(f"--resume rebuilds the run from {latest / 'config.yaml'}, but this command asks for "
                           f"{'; '.join(conflicts)}. Drop those settings, or start a new run with another --output")

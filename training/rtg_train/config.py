@@ -26,7 +26,8 @@ class ModelConfig:
     device: str = "auto"  # auto: CUDA with >= 6 GB, else CPU (spec §6.1)
     load_in_4bit: bool = True  # QLoRA: NF4 base weights; 4x less memory, slower matmuls than bf16
     double_quant: bool = True  # quantise the quantisation constants too: ~0.4 bit/param saved, a little slower
-    compute_dtype: str = "bfloat16"  # bf16 keeps fp32's range at half the memory; float32 for exact debugging
+    # bf16 keeps fp32's range at half the memory; "auto": bf16 where the device computes in it, else float32
+    compute_dtype: str = "bfloat16"
     gradient_checkpointing: bool = True  # recompute activations in backward: ~30% slower, far less memory
     tiny_qwen2_seed: int = 0  # only for "tiny-qwen2": the seed of its random weights
 
@@ -194,7 +195,7 @@ def _coerce(value, hint, key: str):
 
 def check_config(config: TrainConfig) -> None:
     """Fail early, saying the fix, on settings that would fail (or silently mislead) later."""
-    from rtg_core.model import COMPUTE_DTYPES, DEVICE_CHOICES
+    from rtg_core.model import AUTO_DTYPE, COMPUTE_DTYPES, DEVICE_CHOICES
 
     m, d, lo, o, t = config.model, config.data, config.lora, config.optim, config.train
     problems = []
@@ -203,8 +204,9 @@ def check_config(config: TrainConfig) -> None:
     if m.compute_dtype in ("float16", "fp16"):
         problems.append("fp16 is not supported here (its range overflows in QLoRA training); use bfloat16 or "
                         "float32 (model.compute_dtype)")
-    elif m.compute_dtype not in COMPUTE_DTYPES:
-        problems.append(f"model.compute_dtype {m.compute_dtype!r}: use one of {', '.join(COMPUTE_DTYPES)}")
+    elif m.compute_dtype not in (*COMPUTE_DTYPES, AUTO_DTYPE):
+        problems.append(f"model.compute_dtype {m.compute_dtype!r}: use one of {', '.join(COMPUTE_DTYPES)} or "
+                        f"{AUTO_DTYPE}")
     if d.max_seq_length < 16:
         problems.append(f"data.max_seq_length {d.max_seq_length} leaves no room for a prompt; use 1024")
     if not 0 <= d.proptest_share_min <= d.proptest_share_max <= 1:

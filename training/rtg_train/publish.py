@@ -188,7 +188,7 @@ def model_card(repo_id: str, checkpoint: str, config: dict, lock: dict, metrics:
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {repo_id.split('/')[-1]}", ""]
     if smoke:
         lines += [f"> **Smoke test, not a model.** {SMOKE_NOTE}", ""]
-    method = ("QLoRA: NF4 4-bit base, bf16 compute" if config["model"]["load_in_4bit"]
+    method = (f"QLoRA: NF4 4-bit base, {config['model']['compute_dtype']} compute" if config["model"]["load_in_4bit"]
               else f"LoRA on a {config['model']['compute_dtype']} base")
     lines += [
         f"A LoRA adapter (r{lora['rank']}, alpha {lora['alpha']}, on {', '.join(lora['targets'])}) that teaches "

@@ -19,7 +19,7 @@ import resource
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,8 @@ from tqdm import tqdm
 
 from rtg_core.base_models import weights_summary
 from rtg_core.files import file_sha256, tree_sha256
-from rtg_core.model import DeviceChoice, choose_device, load_base_model, load_tokenizer, resolve_model
+from rtg_core.model import (DeviceChoice, choose_device, load_base_model, load_tokenizer, resolve_compute_dtype,
+                            resolve_model)
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.tiny_qwen2 import SMOKE_NOTE, TINY_QWEN2, build_tiny_qwen2
 from rtg_train import checkpoint as ckpt
@@ -64,10 +65,14 @@ def run(config: TrainConfig, resume_from: Path | None = None) -> dict:
     run_files = None
     try:
         device = choose_device(config.model.device)
+        # "auto" is settled once, here, so config.yaml, the lock and the card name the dtype the run used
+        config = replace(config, model=replace(config.model, compute_dtype=resolve_compute_dtype(
+            config.model.compute_dtype, device)))
         setup_determinism(config.seed + dist.rank, config.train, config.model.name, device)
         if dist.is_main:
             setup_logging(output)
-        log.info("rtg-train: %s -> %s on %s (%s)%s", config.model.name, output, device.torch_device, device.reason,
+        log.info("rtg-train: %s -> %s on %s (%s), %s%s", config.model.name, output, device.torch_device,
+                 device.reason, ("NF4, " if config.model.load_in_4bit else "") + config.model.compute_dtype,
                  f", {dist.world_size} processes" if dist.world_size > 1 else "")
         corpus = load_corpus(config.data.path)
         model_dir = setup_model_dir(config.model, corpus, output, dist)
