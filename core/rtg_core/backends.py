@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rtg_core.generation import Decoding
+from rtg_core.model import AUTO_DTYPE
 from rtg_core.prompt import IM_END
 
 
@@ -112,7 +113,7 @@ class LocalBackend:
 
     def __init__(self, model: str, adapter: str | Path | None = None, device: str = "auto", allow_hub: bool = False,
                  batch_size: int = 8, sampling: Sampling | None = None, load_in_4bit: bool = True,
-                 compute_dtype: str = "auto", decoding: Decoding = Decoding()):
+                 compute_dtype: str = AUTO_DTYPE, decoding: Decoding = Decoding()):
         self.model_name = model
         self.adapter = str(adapter) if adapter else None
         self.requested_device = device

@@ -4,8 +4,8 @@ loaded (warm) from then on.
 Generation goes through `rtg_core.backends.LocalBackend`, the same path as `rtg-eval` and `rtg-generate`. Precision
 is chosen for speed: NF4 4-bit on CUDA (memory); on the CPU unquantised weights with an adapter merged in, in bf16
 where the CPU computes in it and float32 elsewhere (`rtg_core.model.fast_compute_dtype`; bf16 17.9 tok/s vs NF4
-12.7 at batch 1 on an AVX512-BF16 machine, float32 7.1 vs bf16 3.5 tok/s at batch 8 on an AVX2 one). The n candidates of a request are
-seeded samples decoded in one batch (n = 1: the greedy reply).
+12.7 at batch 1 on an AVX512-BF16 machine, float32 7.1 vs bf16 3.5 tok/s at batch 8 on an AVX2 one). The n
+candidates of a request are seeded samples decoded in one batch (n = 1: the greedy reply).
 
 The adapter's gate verdict (`gates.json`, rtg_core.verdict) is read before it is loaded: one that failed P-GATE-001
 is refused unless `allowFailedAdapter` is set, and then the status and log say it failed; one never evaluated is
@@ -134,7 +134,7 @@ def served_adapter(settings: ServerSettings):
     if adapter is None:
         return None
     gates = read_verdict(adapter)
-    if gates.state == "rejected" and not settings.allow_failed_adapter:
+    if not _admitted(gates, settings):
         if is_default(settings.adapter):
             log.warning("the shipped adapter %s failed its gates (%s): serving the base model alone. Set "
                         "rtg.allowFailedAdapter to load it anyway", adapter, gates.reason)

@@ -71,6 +71,11 @@ def requested_settings(args: argparse.Namespace) -> dict:
     return settings
 
 
+def _settled_auto(key: str, requested) -> bool:
+    """A requested compute dtype "auto" matches whatever dtype the run settled it to at its start."""
+    return key == "model.compute_dtype" and requested == AUTO_DTYPE
+
+
 def resolve(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     """The run's config and, with --resume, the checkpoint to resume from (whose config wins)."""
     from rtg_train import checkpoint as ckpt
@@ -89,9 +94,8 @@ def resolve(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
                           "without --resume to start")
     saved = load_config(latest / "config.yaml", {"output": str(output)})
     requested, recorded = _flatten(config.to_dict()), _flatten(saved.to_dict())
-    # a requested "auto" (model.compute_dtype) matches the dtype the run settled it to
     conflicts = [f"{k}={requested[k]!r} (the run has {recorded[k]!r})" for k in settings
-                 if k in recorded and requested[k] not in (recorded[k], AUTO_DTYPE)]
+                 if k in recorded and requested[k] != recorded[k] and not _settled_auto(k, requested[k])]
     if conflicts:
         raise ConfigError(f"--resume rebuilds the run from {latest / 'config.yaml'}, but this command asks for "
                           f"{'; '.join(conflicts)}. Drop those settings, or start a new run with another --output")
