@@ -36,6 +36,9 @@ from rtg_eval.strata import categories_of, parameter_names, property_inputs
 from rtg_eval.tool_checks import ClippyVerdict, clippy_check, rustfmt_parses
 
 Log = Callable[[str], None]
+# Prompts per generation call: progress is logged between calls. A multiple of the batch size (8), so the batches,
+# and with them the replies, are the ones a single call would make; sampled replies reseed per call.
+GENERATION_CHUNK = 32
 STAGE_FIGURES = ("compile_rate", "pass_rate", "mutation_score", "line_coverage_delta", "branch_coverage_delta",
                  "real_bugs")
 
@@ -162,10 +165,16 @@ class _Runner:
     def _generate_candidates(self, prompts: dict[str, str], round_name: str, n: int) -> dict[str, list[Attempt]]:
         began = time.monotonic()
         settings = self.settings
-        if n == 1:
-            replies = [[c] for c in self.backend.complete(list(prompts.values()), settings.max_new_tokens)]
-        else:
-            replies = candidates(self.backend, list(prompts.values()), n, settings.max_new_tokens, settings.sampling)
+        texts, replies = list(prompts.values()), []
+        for start in range(0, len(texts), GENERATION_CHUNK):
+            chunk = texts[start:start + GENERATION_CHUNK]
+            if n == 1:
+                replies += [[c] for c in self.backend.complete(chunk, settings.max_new_tokens)]
+            else:
+                replies += candidates(self.backend, chunk, n, settings.max_new_tokens, settings.sampling)
+            if len(texts) > GENERATION_CHUNK:
+                self.log(f"{round_name}: generated for {len(replies)} of {len(texts)} functions "
+                         f"({time.monotonic() - began:.0f} s)")
         made = {}
         for i, completions in zip(prompts, replies):
             made[i] = []
