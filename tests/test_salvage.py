@@ -31,8 +31,16 @@ def test_an_unclosed_test_module_is_opened_and_the_cut_test_dropped():
     items = split_items(parse_answer(CUT_IN_A_MODULE))
     assert [item.names for item in items] == [("double_0",), ("double_1",)]
     assert salvage(parse_answer(CUT_IN_A_MODULE)) == (
-        "#[test]\n    fn double_0() {\n        assert_eq!(double(0), 0);\n    }\n\n"
-        "#[test]\n    fn double_1() {\n        assert_eq!(double(1), 2);\n    }")
+        "#[test]\nfn double_0() {\n    assert_eq!(double(0), 0);\n}\n\n"
+        "#[test]\nfn double_1() {\n    assert_eq!(double(1), 2);\n}")
+
+
+def test_items_of_a_module_come_out_at_column_zero_unless_a_string_spans_lines():
+    code = ("mod tests {\n    #[test]\n    fn aligned() {\n        assert!(f());\n    }\n\n"
+            "    #[test]\n    fn kept() {\n        let s = \"a\n    b\";\n        assert!(g(s));\n    }\n}\n")
+    aligned, kept = split_items(code)
+    assert aligned.text == "#[test]\nfn aligned() {\n    assert!(f());\n}"
+    assert kept.text == "#[test]\n    fn kept() {\n        let s = \"a\n    b\";\n        assert!(g(s));\n    }"
 
 
 def test_a_broken_item_in_the_middle_loses_only_itself():
@@ -116,9 +124,9 @@ mod tests {
 def test_a_cut_last_test_is_closed_after_its_last_complete_statement():
     reply = read_reply(CUT_IN_ITS_ONLY_TEST, "")
     assert [item.names for item in reply.items] == [("test_below_zero",)]
-    assert reply.tests == ("#[test]\n    fn test_below_zero() {\n"
-                           "        assert_eq!(below_zero(vec![1, -2, 3]), true);\n        // all positive\n"
-                           "        assert_eq!(below_zero(vec![1, 2, 3]), false);\n    }")
+    assert reply.tests == ("#[test]\nfn test_below_zero() {\n"
+                           "    assert_eq!(below_zero(vec![1, -2, 3]), true);\n    // all positive\n"
+                           "    assert_eq!(below_zero(vec![1, 2, 3]), false);\n}")
 
 
 def test_a_cut_test_is_not_closed_without_a_complete_assertion_or_when_the_reply_ended():

@@ -13,6 +13,7 @@ replies to HumanEvalPack-Rust were nothing else). The cut statement is dropped w
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 
 from rtg_core.rust_source import macro_test_functions, node_text, parse_rust
@@ -62,7 +63,7 @@ def close_cut_test(code: str) -> TestItem | None:
         if not ASSERTION.search(text):
             return None
         items = split_items(text)
-        if len(items) == 1 and items[0].text.strip() == text.strip():
+        if len(items) == 1 and items[0].text.split() == text.split():  # the whole text, if dedented
             return items[0]
     return None
 
@@ -97,8 +98,25 @@ def _collect(container, data: bytes, items: list[TestItem]) -> None:
             continue
         if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
             continue
-        text = data[pending_start if pending_start is not None else node.start_byte:node.end_byte]
-        items.append(TestItem(text.decode("utf-8", errors="replace"), _test_names(node, pending)))
+        begin = pending_start if pending_start is not None else node.start_byte
+        items.append(TestItem(_dedented(data, begin, node), _test_names(node, pending)))
+
+
+def _dedented(data: bytes, begin: int, node) -> str:
+    """The item's text from `begin`, moved to column 0 with its lines aligned as they were (an item of a test
+    module would otherwise start at column 0 and go on indented); left as it is when a string literal spans lines,
+    whose content dedenting would change."""
+    text = data[begin:node.end_byte].decode("utf-8", errors="replace")
+    lead = data[data.rfind(b"\n", 0, begin) + 1:begin].decode("utf-8", errors="replace")
+    if not lead or lead.strip() or _has_multiline_string(node):
+        return text
+    return textwrap.dedent(lead + text)
+
+
+def _has_multiline_string(node) -> bool:
+    if node.type in ("string_literal", "raw_string_literal") and node.start_point[0] != node.end_point[0]:
+        return True
+    return any(_has_multiline_string(child) for child in node.children)
 
 
 def _is_test_mod(node, attributes) -> bool:
