@@ -37,8 +37,10 @@ def test_an_unclosed_test_module_is_opened_and_the_cut_test_dropped():
 
 def test_items_of_a_module_come_out_at_column_zero_unless_a_string_spans_lines():
     code = ("mod tests {\n    #[test]\n    fn aligned() {\n        assert!(f());\n    }\n\n"
-            "    #[test]\n    fn kept() {\n        let s = \"a\n    b\";\n        assert!(g(s));\n    }\n}\n")
-    aligned, kept = split_items(code)
+            "    #[test]\n    fn kept() {\n        let s = \"a\n    b\";\n        assert!(g(s));\n    }\n\n"
+            "    #[test]\n    #[should_panic(expected = \"boom\n    here\")]\n    fn also_kept() {\n        h();\n    }\n}\n")
+    aligned, kept, also_kept = split_items(code)
+    assert "expected = \"boom\n    here\"" in also_kept.text
     assert aligned.text == "#[test]\nfn aligned() {\n    assert!(f());\n}"
     assert kept.text == "#[test]\n    fn kept() {\n        let s = \"a\n    b\";\n        assert!(g(s));\n    }"
 

@@ -99,16 +99,16 @@ def _collect(container, data: bytes, items: list[TestItem]) -> None:
         if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
             continue
         begin = pending_start if pending_start is not None else node.start_byte
-        items.append(TestItem(_dedented(data, begin, node), _test_names(node, pending)))
+        items.append(TestItem(_dedented(data, begin, [*pending, node]), _test_names(node, pending)))
 
 
-def _dedented(data: bytes, begin: int, node) -> str:
-    """The item's text from `begin`, moved to column 0 with its lines aligned as they were (an item of a test
-    module would otherwise start at column 0 and go on indented); left as it is when a string literal spans lines,
-    whose content dedenting would change."""
-    text = data[begin:node.end_byte].decode("utf-8", errors="replace")
+def _dedented(data: bytes, begin: int, nodes: list) -> str:
+    """The item's text from `begin` (its attributes, then the item: `nodes`), moved to column 0 with its lines
+    aligned as they were (an item of a test module would otherwise start at column 0 and go on indented); left as
+    it is when a string literal spans lines, whose content dedenting would change."""
+    text = data[begin:nodes[-1].end_byte].decode("utf-8", errors="replace")
     lead = data[data.rfind(b"\n", 0, begin) + 1:begin].decode("utf-8", errors="replace")
-    if not lead or lead.strip() or _has_multiline_string(node):
+    if not lead or lead.strip() or any(map(_has_multiline_string, nodes)):
         return text
     return textwrap.dedent(lead + text)
 

@@ -11,6 +11,7 @@ stage so that reports show them with and without the loops.
 from __future__ import annotations
 
 import dataclasses
+import math
 import resource
 import statistics
 import time
@@ -36,8 +37,9 @@ from rtg_eval.strata import categories_of, parameter_names, property_inputs
 from rtg_eval.tool_checks import ClippyVerdict, clippy_check, rustfmt_parses
 
 Log = Callable[[str], None]
-# Prompts per generation call: progress is logged between calls. A multiple of the batch size (8), so the batches,
-# and with them the replies, are the ones a single call would make; sampled replies reseed per call.
+# Prompts per generation call (at least; rounded up to a multiple of the backend's batch size, so the batches, and
+# with them the replies, are the ones a single call would make): progress is logged between calls. Sampled
+# replies reseed per call, and copies of one prompt are numbered per call.
 GENERATION_CHUNK = 32
 STAGE_FIGURES = ("compile_rate", "pass_rate", "mutation_score", "line_coverage_delta", "branch_coverage_delta",
                  "real_bugs")
@@ -166,13 +168,14 @@ class _Runner:
         began = time.monotonic()
         settings = self.settings
         texts, replies = list(prompts.values()), []
-        for start in range(0, len(texts), GENERATION_CHUNK):
-            chunk = texts[start:start + GENERATION_CHUNK]
+        size = math.lcm(GENERATION_CHUNK, getattr(self.backend, "batch_size", 1))
+        for start in range(0, len(texts), size):
+            chunk = texts[start:start + size]
             if n == 1:
                 replies += [[c] for c in self.backend.complete(chunk, settings.max_new_tokens)]
             else:
                 replies += candidates(self.backend, chunk, n, settings.max_new_tokens, settings.sampling)
-            if len(texts) > GENERATION_CHUNK:
+            if len(texts) > size:
                 self.log(f"{round_name}: generated for {len(replies)} of {len(texts)} functions "
                          f"({time.monotonic() - began:.0f} s)")
         made = {}
