@@ -5,9 +5,9 @@
 #   the folder, with its card.
 # Each step skips what an earlier run finished (the corpus, finished rounds, a finished training run, finished
 # evaluations), and training resumes from its last checkpoint, so the job can span sessions. Hours on 2 cores.
-# RTG_SELFGEN_FUNCTIONS=N: add a self-generated round 0 (the base model's tests for N training functions, judge-
-# verified) to the mix. The shipped adapter has none: on the first mix, round 0 kept a test for 1 of 16 functions
-# in 335 s of generation, so it was not run again.
+# RTG_SELFGEN_FUNCTIONS=N (default 32, as for the shipped adapter; 0: none): a self-generated round 0, the base
+# model's tests for the first N training functions that build alone, judge-verified, goes into the mix. About 45 s
+# of generation per function on 2 cores (4 candidates each), so the shipped adapter's round stopped at 32.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -22,9 +22,9 @@ shipped=adapters/rtg-qwen2.5-coder-0.5b-testgen
   $bin/rtg-corpus build --source "${RTG_CACHE_DIR:-$HOME/.cache/rtg}/debian-crates" --out "$corpus"
 }
 rounds=()
-if [ "${RTG_SELFGEN_FUNCTIONS:-0}" -gt 0 ]; then
+if [ "${RTG_SELFGEN_FUNCTIONS:-32}" -gt 0 ]; then
   $bin/rtg-corpus selfgen --corpus "$corpus" --round 0 --adapter none --out data/selfgen/round-0.jsonl \
-    --candidates 4 --max-new-tokens 320 --batch-size 16 --limit "$RTG_SELFGEN_FUNCTIONS"
+    --candidates 4 --limit "${RTG_SELFGEN_FUNCTIONS:-32}"
   rounds=(--self-generated data/selfgen/round-0.jsonl)
 fi
 $bin/rtg-corpus mix --corpus "$corpus" "${rounds[@]}" --humaneval "$humaneval" --out "$mix"
