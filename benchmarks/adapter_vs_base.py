@@ -14,7 +14,7 @@ judge's defaults, gates reported, not enforced). A run whose metrics.json
 exists for the same adapter weights is read, not rerun, so a long comparison spans sessions; delete its
 directory to measure again. The
 adapter's gate verdict (its gates.json, which rtg-serve and rtg-train publish read) comes from the first set at the
-first n; the other runs leave it alone.
+first n; the other runs leave it alone, and so does a run with --limit: a verdict is a whole set's.
 """
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ def main() -> int:
     for name, path in sets:
         for n in args.candidates:
             for label, adapter in (("base", "none"), ("adapter", args.adapter)):
-                verdict = label == "adapter" and (name, n) == (sets[0][0], args.candidates[0])
+                verdict = (label == "adapter" and (name, n) == (sets[0][0], args.candidates[0])
+                           and args.limit is None)
                 out = run_eval(path, adapter, n, args.limit, args.out / name / f"n={n}" / label, verdict)
                 lines.append(row(f"{name} | n={n} | {label}", out))
     header = ("| set | n | model | functions | " + " | ".join(c for c, _, _ in COLUMNS)

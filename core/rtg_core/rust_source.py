@@ -403,7 +403,7 @@ def _string_continuation_rows(code: str) -> set[int]:
     return rows
 
 
-def _reindent(code: str, indent: str) -> str:
+def reindent(code: str, indent: str) -> str:
     """`code` dedented to its least indented line, then indented by `indent`, keeping relative indentation.
     Continuation lines of multi-line strings are left as they are; blank lines become empty; outer blank lines
     are dropped."""
@@ -427,11 +427,11 @@ def insert_tests(source: str, test_items: str) -> str:
     module = find_test_module(source)
     if module is None:
         head = source.rstrip("\n")
-        return (head + "\n\n" if head else "") + _NEW_TEST_MODULE.format(items=_reindent(test_items, "    "))
+        return (head + "\n\n" if head else "") + _NEW_TEST_MODULE.format(items=reindent(test_items, "    "))
     data = source.encode("utf-8")
     head = data[:module.body_end_byte].rstrip()
     separator = b"\n" if head.endswith(b"{") else b"\n\n"
-    items = _reindent(test_items, module.indent).encode("utf-8")
+    items = reindent(test_items, module.indent).encode("utf-8")
     closing_indent = _line_indent(data, module.start_byte).encode("utf-8")
     return (head + separator + items + b"\n" + closing_indent + data[module.body_end_byte:]).decode("utf-8")
 

@@ -13,10 +13,9 @@ replies to HumanEvalPack-Rust were nothing else). The cut statement is dropped w
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass
 
-from rtg_core.rust_source import macro_test_functions, node_text, parse_rust
+from rtg_core.rust_source import macro_test_functions, node_text, parse_rust, reindent
 
 _COMMENTS = ("line_comment", "block_comment")
 _TEST_ATTRIBUTES = ("test", "tokio::test", "quickcheck", "proptest", "rstest")
@@ -99,24 +98,15 @@ def _collect(container, data: bytes, items: list[TestItem]) -> None:
         if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
             continue
         begin = pending_start if pending_start is not None else node.start_byte
-        items.append(TestItem(_dedented(data, begin, [*pending, node]), _test_names(node, pending)))
+        items.append(TestItem(_dedented(data, begin, node.end_byte), _test_names(node, pending)))
 
 
-def _dedented(data: bytes, begin: int, nodes: list) -> str:
-    """The item's text from `begin` (its attributes, then the item: `nodes`), moved to column 0 with its lines
-    aligned as they were (an item of a test module would otherwise start at column 0 and go on indented); left as
-    it is when a string literal spans lines, whose content dedenting would change."""
-    text = data[begin:nodes[-1].end_byte].decode("utf-8", errors="replace")
+def _dedented(data: bytes, begin: int, end: int) -> str:
+    """The item's text from `begin` (its attributes, then the item) to `end`, moved to column 0 with its lines
+    aligned as they were: an item of a test module would otherwise start at column 0 and go on indented."""
+    text = data[begin:end].decode("utf-8", errors="replace")
     lead = data[data.rfind(b"\n", 0, begin) + 1:begin].decode("utf-8", errors="replace")
-    if not lead or lead.strip() or any(map(_has_multiline_string, nodes)):
-        return text
-    return textwrap.dedent(lead + text)
-
-
-def _has_multiline_string(node) -> bool:
-    if node.type in ("string_literal", "raw_string_literal") and node.start_point[0] != node.end_point[0]:
-        return True
-    return any(_has_multiline_string(child) for child in node.children)
+    return text if lead.strip() else reindent(lead + text, "")
 
 
 def _is_test_mod(node, attributes) -> bool:
