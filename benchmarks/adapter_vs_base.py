@@ -12,9 +12,11 @@ Each (set, n, model) is one `rtg-eval` run in OUT/SET/n=N/{base,adapter}/, with 
 (NF4 on CUDA, bf16 or float32 on the CPU as `rtg_core.model.fast_compute_dtype` picks, 384 new tokens, the
 judge's defaults, gates reported, not enforced). A run whose metrics.json
 exists for the same adapter weights is read, not rerun, so a long comparison spans sessions; delete its
-directory to measure again. The
+directory to measure again. "compile" and "pass" judge each reply whole; "fns with a validated test" and
+"selection mutation" judge each test alone and keep the passing ones that kill most mutants, which is what
+rtg-serve inserts. The
 adapter's gate verdict (its gates.json, which rtg-serve and rtg-train publish read) comes from the first set at the
-first n; the other runs leave it alone, and so does a run with --limit: a verdict is a whole set's.
+first n; the other runs leave it alone, and so does a partial comparison (--limit, or --no-verdict for a subset).
 """
 from __future__ import annotations
 
@@ -73,6 +75,10 @@ def row(label: str, out: Path) -> str:
     cells = ["-" if result.get(key) is None else form.format(result[key]) for _, key, form in COLUMNS]
     bugs = result.get("real_bugs")
     cells.append(f"{bugs['killed']}/{result.get('real_bugs_in_test_set')}" if bugs else "-")
+    selection = (metrics.get("per_test") or {}).get(f"n={metrics['settings']['candidates']}")
+    cells.append(f"{selection['functions_with_a_validated_test']}/{selection['functions']}" if selection else "-")
+    score = selection and selection.get("selection_mutation_score")
+    cells.append("-" if score is None else f"{score:.1%}")
     failed = [g["id"] for g in checklist["gates"] if not g["passed"]]
     cells.append(f"{checklist['score']}/100")
     cells.append("all passed" if not failed else "failed " + ",".join(failed))
@@ -86,6 +92,7 @@ def main() -> int:
     parser.add_argument("--candidates", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--no-verdict", action="store_true", help="leave the adapter's gates.json as it is")
     args = parser.parse_args()
     sets = [(name, measured_functions(name, Path(path), args.out))
             for name, _, path in (s.partition("=") for s in args.set)]
@@ -94,11 +101,11 @@ def main() -> int:
         for n in args.candidates:
             for label, adapter in (("base", "none"), ("adapter", args.adapter)):
                 verdict = (label == "adapter" and (name, n) == (sets[0][0], args.candidates[0])
-                           and args.limit is None)
+                           and args.limit is None and not args.no_verdict)
                 out = run_eval(path, adapter, n, args.limit, args.out / name / f"n={n}" / label, verdict)
                 lines.append(row(f"{name} | n={n} | {label}", out))
     header = ("| set | n | model | functions | " + " | ".join(c for c, _, _ in COLUMNS)
-              + " | real bugs | checklist | gates |")
+              + " | real bugs | fns with a validated test | selection mutation | checklist | gates |")
     print(header)
     print("|" + " --- |" * (header.count("|") - 1))
     print("\n".join(lines))
