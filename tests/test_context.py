@@ -133,3 +133,10 @@ def test_past_the_budget_other_members_keep_only_their_signatures():
 def test_render_impl_indents_members_under_the_header():
     assert render_impl("impl Point", ["fn x(&self) -> i32 {\n    self.x\n}", "fn y(&self) -> i32 {\n    self.y\n}"]) == (
         "impl Point {\n    fn x(&self) -> i32 {\n        self.x\n    }\n\n    fn y(&self) -> i32 {\n        self.y\n    }\n}")
+
+
+def test_a_method_loses_its_impl_indentation_but_not_its_string_content():
+    source = ("pub struct Banner;\n\nimpl Banner {\n    pub fn text(&self) -> &'static str {\n"
+              "        \"top\n        bottom\"\n    }\n}\n")
+    context = context_of("Banner::text", source)
+    assert "    pub fn text(&self) -> &'static str {\n        \"top\n        bottom\"\n    }" in context

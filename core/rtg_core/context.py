@@ -9,11 +9,9 @@ type's definition and an `impl` block holding the constructors and other public 
 """
 from __future__ import annotations
 
-import textwrap
-
 from tree_sitter import Node
 
-from rtg_core.rust_source import RustFunction, leading_items, node_text, parse_rust
+from rtg_core.rust_source import RustFunction, dedented_item, leading_items, node_text, parse_rust, reindent
 
 CONTEXT_BUDGET_CHARS = 6000  # past this, other members of the impl keep their signatures only
 ELIDED_BODY = "{ /* … */ }"
@@ -23,7 +21,7 @@ _NAMED = _TYPES + ("function_item", "const_item", "static_item")
 
 def render_impl(header: str, members: list[str]) -> str:
     """An impl block: its header (as written up to the `{`), its members one blank line apart, indented."""
-    body = "\n\n".join(textwrap.indent(m.strip("\n"), "    ") for m in members)
+    body = "\n\n".join(reindent(m, "    ") for m in members)
     return f"{header.strip()} {{\n{body}\n}}"
 
 
@@ -33,7 +31,7 @@ def function_context(source: str, function: RustFunction, budget: int = CONTEXT_
     data = source.encode("utf-8")
     root = parse_rust(data).root_node
     focal = _focal_node(root, function)
-    focal_text = _dedented(data, function.start_byte, function.end_byte)
+    focal_text = dedented_item(data, function.start_byte, function.end_byte)
     if focal is None:
         return focal_text
     impl = focal.parent.parent if focal.parent is not None and focal.parent.type == "declaration_list" else None
@@ -97,16 +95,7 @@ def _start(node: Node) -> int:
 
 
 def _item_text(node: Node, data: bytes) -> str:
-    return _dedented(data, _start(node), node.end_byte)
-
-
-def _dedented(data: bytes, start: int, end: int) -> str:
-    """The text of an item as if it stood at column 0 (a member of an impl loses the impl's indentation)."""
-    line_start = data.rfind(b"\n", 0, start) + 1
-    indent = data[line_start:start]
-    if indent.strip():
-        indent = b""
-    return textwrap.dedent((indent + data[start:end]).decode("utf-8", errors="replace"))
+    return dedented_item(data, _start(node), node.end_byte)
 
 
 def _top_level(root: Node, focal: Node, impl: Node | None) -> dict[str, list[Node]]:
@@ -142,7 +131,7 @@ def _impl_members(impl: Node, focal: Node, data: bytes, budget: int) -> list[str
     whole = [_item_text(n, data) for n in chosen]
     if sum(map(len, whole)) <= max(budget, 0):
         return whole
-    return [_dedented(data, _start(n), n.child_by_field_name("body").start_byte).rstrip() + " " + ELIDED_BODY
+    return [dedented_item(data, _start(n), n.child_by_field_name("body").start_byte).rstrip() + " " + ELIDED_BODY
             for n in chosen]
 
 

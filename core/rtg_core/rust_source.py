@@ -422,6 +422,14 @@ def reindent(code: str, indent: str) -> str:
     return "\n".join(lines)
 
 
+def dedented_item(data: bytes, start: int, end: int) -> str:
+    """The text of `data[start:end]`, an item (with its attributes), as if it stood at column 0: a member of an impl or
+    a test module loses the indentation its first line had, the rest of its lines stay aligned with it."""
+    text = data[start:end].decode("utf-8", errors="replace")
+    lead = data[data.rfind(b"\n", 0, start) + 1:start].decode("utf-8", errors="replace")
+    return text if lead.strip() else reindent(lead + text, "")
+
+
 def insert_tests(source: str, test_items: str) -> str:
     """`source` with `test_items` appended to its `#[cfg(test)]` module, or to a new `mod tests` at the end."""
     module = find_test_module(source)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rtg_core.rust_source import macro_test_functions, node_text, parse_rust, reindent
+from rtg_core.rust_source import dedented_item, macro_test_functions, node_text, parse_rust
 
 _COMMENTS = ("line_comment", "block_comment")
 _TEST_ATTRIBUTES = ("test", "tokio::test", "quickcheck", "proptest", "rstest")
@@ -98,15 +98,7 @@ def _collect(container, data: bytes, items: list[TestItem]) -> None:
         if node.type == "use_declaration" and node_text(node).replace(" ", "") == "usesuper::*;":
             continue
         begin = pending_start if pending_start is not None else node.start_byte
-        items.append(TestItem(_dedented(data, begin, node.end_byte), _test_names(node, pending)))
-
-
-def _dedented(data: bytes, begin: int, end: int) -> str:
-    """The item's text from `begin` (its attributes, then the item) to `end`, moved to column 0 with its lines
-    aligned as they were: an item of a test module would otherwise start at column 0 and go on indented."""
-    text = data[begin:end].decode("utf-8", errors="replace")
-    lead = data[data.rfind(b"\n", 0, begin) + 1:begin].decode("utf-8", errors="replace")
-    return text if lead.strip() else reindent(lead + text, "")
+        items.append(TestItem(dedented_item(data, begin, node.end_byte), _test_names(node, pending)))
 
 
 def _is_test_mod(node, attributes) -> bool:

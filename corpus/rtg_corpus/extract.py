@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node, Query, QueryCursor
 
 from rtg_core.rust_source import (
-    RUST, RustFunction, functions, leading_items, macro_test_functions, node_text, parse_rust,
+    RUST, RustFunction, dedented_item, functions, leading_items, macro_test_functions, node_text, parse_rust,
 )
 
 _COMMENTS = frozenset({"line_comment", "block_comment"})
@@ -141,14 +141,6 @@ def _slice(data: bytes, start: int, end: int) -> str:
     return data[start:end].decode("utf-8", errors="replace")
 
 
-def item_text(data: bytes, start: int, end: int) -> str:
-    """The item's text, dedented by the indentation of the line it starts on (if only whitespace precedes it)."""
-    line_start = data.rfind(b"\n", 0, start) + 1
-    if not data[line_start:start].strip():
-        start = line_start
-    return textwrap.dedent(_slice(data, start, end))
-
-
 def call_names(node: Node) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
     """Names called in `node` (`f(..)`, `x.f(..)`, `T::f(..)`, also inside macro arguments), and (T, f) pairs."""
     names: set[str] = set()
@@ -223,7 +215,7 @@ def _scan(node, data, file, scope, in_test, integration, by_body, contents, macr
             if name_node is None:
                 continue
             start = _item_start(child)
-            contents.items.append(Item(_NAMED_ITEMS[kind], node_text(name_node), item_text(data, start, child.end_byte),
+            contents.items.append(Item(_NAMED_ITEMS[kind], node_text(name_node), dedented_item(data, start, child.end_byte),
                                        file, start, references(child), scope, in_test or _is_cfg_test(child)))
         elif kind == "use_declaration":
             contents.items.append(_use_item(child, data, file, scope, in_test))
@@ -236,7 +228,7 @@ def _function(node, data, file, scope, in_test, integration, by_body, contents) 
     function = by_body.get(body.start_byte) if body is not None else None
     if function is None:
         return
-    text = item_text(data, function.start_byte, function.end_byte)
+    text = dedented_item(data, function.start_byte, function.end_byte)
     attributes = ["".join(a.split()) for a in function.attributes]
     if function.is_test:
         if any(a.startswith("#[ignore") for a in attributes):
@@ -278,7 +270,7 @@ def _impl(node, data, file, scope, in_test, by_body, contents) -> None:
             continue
         name_node = member.child_by_field_name("name")
         member_start = _item_start(member)
-        text = item_text(data, member_start, member.end_byte)
+        text = dedented_item(data, member_start, member.end_byte)
         members.append(Member(node_text(name_node) if name_node is not None else "", text, references(member),
                               member_start))
         member_body = member.child_by_field_name("body") if member.type == "function_item" else None
@@ -288,9 +280,9 @@ def _impl(node, data, file, scope, in_test, by_body, contents) -> None:
         elif function is not None and not in_test and trait is not None and _is_plain_trait(trait):
             contents.focals.append(_focal(function, member, file, text, start, generic))
     contents.items.append(Item(
-        "impl", type_name, item_text(data, start, node.end_byte), file, start, references(node), scope, in_test,
+        "impl", type_name, dedented_item(data, start, node.end_byte), file, start, references(node), scope, in_test,
         trait=_base_type(trait) if trait is not None else None,
-        header=item_text(data, start, body.start_byte).rstrip(), members=tuple(members),
+        header=dedented_item(data, start, body.start_byte).rstrip(), members=tuple(members),
     ))
 
 
@@ -310,7 +302,7 @@ def _base_type(node: Node) -> str:
 
 def _use_item(node, data, file, scope, in_test) -> Item:
     argument = node.child_by_field_name("argument")
-    text = item_text(data, _item_start(node), node.end_byte)
+    text = dedented_item(data, _item_start(node), node.end_byte)
     leaves: set[str] = set()
     glob = False
     for current in _walk(argument) if argument is not None else []:
@@ -349,13 +341,13 @@ def _item_macro(node, data, file, scope, in_test, contents, macro_blocks) -> Non
     if name in _PROPERTY_MACROS:
         macro_blocks.append((node.start_byte, node.end_byte, scope, _PROPERTY_MACROS[name]))
     elif name == "prop_compose":
-        text = item_text(data, _item_start(node), node.end_byte)
+        text = dedented_item(data, _item_start(node), node.end_byte)
         contents.items.append(Item("macro_item", "", text, file, _item_start(node), references(node), scope, True,
                                    provides=frozenset(re.findall(r"\bfn\s+([A-Za-z_]\w*)", text))))
 
 
 def _macro_test(macro_test, data: bytes, file: str, scope: tuple[str, ...], kind: str) -> TestFn:
-    text = item_text(data, macro_test.start_byte, macro_test.end_byte)
+    text = dedented_item(data, macro_test.start_byte, macro_test.end_byte)
     if kind == "proptest":
         rendered = "proptest! {\n" + textwrap.indent(text, "    ") + "\n}"
     else:
@@ -369,7 +361,7 @@ def _macro_test(macro_test, data: bytes, file: str, scope: tuple[str, ...], kind
 def _quickcheck_block(function: RustFunction, data: bytes) -> str:
     """A `#[quickcheck] fn` (quickcheck_macros, not available in scratch crates) as a `quickcheck!` block."""
     signature_start = function.start_byte
-    text = item_text(data, signature_start, function.end_byte)
+    text = dedented_item(data, signature_start, function.end_byte)
     lines = [line for line in text.split("\n") if "".join(line.split()) not in ("#[quickcheck]",
                                                                                  "#[quickcheck_macros::quickcheck]")]
     text = "\n".join(lines)
