@@ -4,7 +4,7 @@ n = 1 (the greedy reply) and best-of-n; prints one table.
     .venv/bin/python benchmarks/adapter_vs_base.py --out eval_results/adapter-vs-base \\
         --set holdout=data/corpus/holdout.jsonl --set test=data/corpus/test.jsonl \\
         --set humaneval=../shared/benchmarks/humanevalpack-rust/humanevalpack-rust.jsonl \\
-        [--adapter default] [--candidates 1 4] [--limit N]
+        [--adapter default] [--candidates 1 4] [--limit N] [--replay EARLIER_OUT]
 
 A corpus split (lines with `metadata.standalone`) is measured on its standalone functions only, written to
 OUT/SET/standalone.jsonl: the others' `input` does not build on its own, so no generated test of theirs could.
@@ -34,7 +34,8 @@ COLUMNS = (("compile", "compile_rate", "{:.1%}"), ("pass", "pass_rate", "{:.1%}"
            ("s/fn", "generation_seconds_per_function", "{:.1f}"))
 
 
-def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, out: Path, verdict: bool) -> Path:
+def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, out: Path, verdict: bool,
+             replay: Path | None) -> Path:
     if (out / "metrics.json").is_file():
         measured = json.loads((out / "metrics.json").read_text()).get("hashes", {}).get("adapter_sha256")
         if measured == chosen_experiment(adapter).adapter_sha256:  # the same weights: read, not rerun
@@ -47,6 +48,10 @@ def run_eval(test_set: Path, adapter: str, candidates: int, limit: int | None, o
         command += ["--limit", str(limit)]
     if not verdict:
         command.append("--no-verdict")
+    if replay is not None:
+        if not replay.is_file():
+            raise SystemExit(f"adapter_vs_base: --replay: {replay} does not exist (was this run recorded there?)")
+        command += ["--backend", "replay", "--replay", str(replay)]
     print("== " + " ".join(command), file=sys.stderr, flush=True)
     done = subprocess.run(command, cwd=ROOT)
     if done.returncode not in (0, 4):  # 4: a gate failed, which the table reports
@@ -93,6 +98,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--no-verdict", action="store_true", help="leave the adapter's gates.json as it is")
+    parser.add_argument("--replay", type=Path, metavar="EARLIER_OUT",
+                        help="judge the replies an earlier comparison recorded "
+                             "(EARLIER_OUT/SET/n=N/MODEL/replay.jsonl) "
+                             "instead of generating them: a change to the judge or the repairs, measured on the "
+                             "same replies (s/fn is then not measured)")
     args = parser.parse_args()
     sets = [(name, measured_functions(name, Path(path), args.out))
             for name, _, path in (s.partition("=") for s in args.set)]
@@ -102,14 +112,17 @@ def main() -> int:
             for label, adapter in (("base", "none"), ("adapter", args.adapter)):
                 verdict = (label == "adapter" and (name, n) == (sets[0][0], args.candidates[0])
                            and args.limit is None and not args.no_verdict)
-                out = run_eval(path, adapter, n, args.limit, args.out / name / f"n={n}" / label, verdict)
+                run = Path(name) / f"n={n}" / label
+                replay = args.replay / run / "replay.jsonl" if args.replay else None
+                out = run_eval(path, adapter, n, args.limit, args.out / run, verdict, replay)
                 lines.append(row(f"{name} | n={n} | {label}", out))
     header = ("| set | n | model | functions | " + " | ".join(c for c, _, _ in COLUMNS)
               + " | real bugs | fns with a validated test | selection mutation | checklist | gates |")
     print(header)
     print("|" + " --- |" * (header.count("|") - 1))
     print("\n".join(lines))
-    first = json.loads((args.out / sets[0][0] / f"n={args.candidates[0]}" / "adapter" / "metrics.json").read_text())
+    generated = args.replay or args.out  # a replayed run's model is the one that generated its replies
+    first = json.loads((generated / sets[0][0] / f"n={args.candidates[0]}" / "adapter" / "metrics.json").read_text())
     model = first.get("model", {})
     weights = model.get("base_model_weights") or {}
     print(f"\nbase weights: {weights.get('hub_id')} from {weights.get('gguf', {}).get('name')} (sha256 "

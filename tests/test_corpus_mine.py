@@ -179,11 +179,16 @@ mod tests {
 """
 
 
+def one_file_crate(root: Path, name: str, lib_rs: str) -> Path:
+    (root / "src").mkdir()
+    (root / "Cargo.toml").write_text(f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n'
+                                     'license = "MIT"\n')
+    (root / "src" / "lib.rs").write_text(lib_rs)
+    return root
+
+
 def test_method_called_through_a_receiver_links_to_the_subject_the_name_puts_first(tmp_path):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "Cargo.toml").write_text('[package]\nname = "ledger"\nversion = "0.1.0"\nedition = "2021"\n'
-                                         'license = "MIT"\n')
-    (tmp_path / "src" / "lib.rs").write_text(LEDGER)
+    one_file_crate(tmp_path, "ledger", LEDGER)
     candidates, _ = mine_crate(read_crate(tmp_path))
     linked = {c.function: c.test_names for c in candidates}
     assert linked == {"Ledger::balance": ("balance_after_deposit",),
@@ -233,13 +238,41 @@ def test_a_method_brings_its_type_and_the_members_its_test_helpers_call(tmp_path
     """`is_success` never names `Status`, and its test reaches `from_code` only through a helper: both must be in
     `input` for the pair to build alone, also when the whole closure is too large and only the focal file's
     directly named items are carried (the Display impl then stays out)."""
-    (tmp_path / "src").mkdir()
-    (tmp_path / "Cargo.toml").write_text('[package]\nname = "status"\nversion = "0.1.0"\nedition = "2021"\n'
-                                         'license = "MIT"\n')
-    (tmp_path / "src" / "lib.rs").write_text(STATUS.replace("PADDING", padding))
+    one_file_crate(tmp_path, "status", STATUS.replace("PADDING", padding))
     candidates, _ = mine_crate(read_crate(tmp_path), max_chars=2_500)
     pair = {c.function: c for c in candidates}["Status::is_success"]
     assert "pub struct Status(u16);" in pair.input and "pub fn from_code(" in pair.input
     assert ("impl std::fmt::Display for Status" in pair.input) is whole_closure
     verdicts = verify([(pair.id, pair.input, pair.output)])
     assert verdicts[pair.id]["passes"], verdicts
+
+
+GREETER = """\
+pub fn greet(name: &str) -> String {
+    format!("hello {name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn greet_keeps_the_name(name in "[a-z]{1,8}") {
+            let expected = format!("hello
+  {}", name);
+            prop_assert_eq!(greet(&name).replace("hello ", "hello\\n  "), expected);
+        }
+    }
+}
+"""
+
+
+def test_a_property_wrapped_in_its_block_keeps_a_multi_line_strings_content(tmp_path):
+    one_file_crate(tmp_path, "greeter", GREETER)
+    candidates, _ = mine_crate(read_crate(tmp_path))
+    (greet,) = [c for c in candidates if c.function == "greet"]
+    (block,) = greet.property_tests
+    assert block.startswith("proptest! {\n    #[test]\n    fn greet_keeps_the_name(")
+    assert '        let expected = format!("hello\n  {}", name);' in block  # the string's second line as written

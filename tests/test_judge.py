@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rtg_core.cargo_env import cache_dir
+from rtg_core.test_repairs import read_reply
 from rtg_eval.judge import SCORED, JudgeConfig, judge_samples
 from rtg_eval.mutation import generate_mutants
 from rtg_eval.samples import JudgeSample
@@ -491,3 +492,28 @@ def test_short_circuit_survives_in_the_schema(strategies):
     for _, mutants in strategies.values():
         (either,) = [m for m in mutants if m.sample_id == "is_positive_at" and m.operator == "replace && with ||"]
         assert either.outcome == "caught"
+
+
+# --- a certain repair, proved by the compiler --------------------------------------------------------------
+
+SLOW_DOUBLE = rust("""
+    use std::time::Duration;
+
+    pub async fn slow_double(x: u32) -> u32 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        x * 2
+    }
+""")
+# What the real 0.5B writes for an async fn: a plain #[test] that compares the future with a number.
+SLOW_DOUBLE_REPLY = "#[test]\nfn doubles() {\n    assert_eq!(slow_double(21), 42);\n}\n<|im_end|>"
+
+
+def test_an_unawaited_async_call_fails_to_compile_and_its_repair_passes():
+    repaired = read_reply(SLOW_DOUBLE_REPLY, SLOW_DOUBLE)
+    unrepaired = read_reply(SLOW_DOUBLE_REPLY, SLOW_DOUBLE, repairs=False)
+    assert [r.rule for r in repaired.repairs] == ["await_async_calls"]
+    verdicts, _, _ = judged([JudgeSample("as_written", SLOW_DOUBLE, unrepaired.tests),
+                             JudgeSample("repaired", SLOW_DOUBLE, repaired.tests)],
+                            JudgeConfig(mutation=False, coverage=False))
+    assert not verdicts["as_written"].compiles
+    assert verdicts["repaired"].passes and verdicts["repaired"].tests_total == 1

@@ -82,3 +82,42 @@ def test_a_helper_that_is_called_takes_arguments_or_returns_stays_a_helper():
                    "fn setup() {\n    let _x = 1;\n}"):
         after, repairs = repaired(helper)
         assert (after, repairs) == (helper, [])
+
+
+TOKIO_CODE = ("use tokio::sync::Mutex;\n\n"
+              "pub async fn run_limited(jobs: usize, limit: usize) -> usize {\n    jobs.min(limit)\n}\n\n"
+              "pub struct Cache { items: Mutex<Vec<u32>> }\n\n"
+              "impl Cache {\n    pub fn new() -> Self { Cache { items: Mutex::new(Vec::new()) } }\n"
+              "    pub async fn len(&self) -> usize { self.items.lock().await.len() }\n}\n")
+
+
+def test_a_plain_test_of_an_async_fn_runs_on_tokio_with_its_calls_awaited():
+    before = ("#[test]\nfn limits() {\n    let cache = Cache::new();\n    assert_eq!(cache.len(), 0);\n"
+              "    assert_eq!(run_limited(3, 2), 2);\n}")
+    after, repairs = repaired(before, TOKIO_CODE)
+    assert after == ("#[tokio::test]\nasync fn limits() {\n    let cache = Cache::new();\n"
+                     "    assert_eq!(cache.len().await, 0);\n    assert_eq!(run_limited(3, 2).await, 2);\n}")
+    assert repairs == ["made `limits` a #[tokio::test] async fn and awaited 2 calls of async fns"]
+
+
+def test_an_async_test_under_plain_test_gets_tokio_and_prefix_await_becomes_rusts():
+    before = "#[test]\npub async fn limits() {\n    assert_eq!(await run_limited(3, 2), 2);\n}"
+    after, repairs = repaired(before, TOKIO_CODE)
+    assert after == "#[tokio::test]\npub async fn limits() {\n    assert_eq!(run_limited(3, 2).await, 2);\n}"
+    assert repairs == ["made `limits` a #[tokio::test] async fn and awaited 1 call of async fns"]
+
+
+def test_futures_the_test_hands_on_or_awaits_itself_stay_as_written():
+    before = ("#[tokio::test(flavor = \"multi_thread\")]\nasync fn spawned() {\n"
+              "    let handle = tokio::spawn(run_limited(1, 1));\n    let later = run_limited(2, 1);\n"
+              "    assert!([1usize].iter().all(|_| futures_ready(run_limited(1, 1))));\n"
+              "    assert_eq!(later.await + handle.await.unwrap(), 2);\n}")
+    after, repairs = repaired(before, TOKIO_CODE)
+    assert after == before and repairs == []
+
+
+def test_without_tokio_in_the_code_under_test_async_tests_are_left_alone():
+    code = "pub async fn answer() -> u32 {\n    42\n}\n"
+    before = "#[test]\nfn answers() {\n    assert_eq!(answer(), 42);\n}"
+    after, repairs = repaired(before, code)
+    assert after == before and repairs == []

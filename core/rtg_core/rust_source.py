@@ -119,7 +119,7 @@ class MacroCall:
 # --- tree walking -------------------------------------------------------------------------------------------
 
 
-def _walk(node: Node, descend: Callable[[Node], bool] = lambda _: True) -> Iterator[Node]:
+def walk(node: Node, descend: Callable[[Node], bool] = lambda _: True) -> Iterator[Node]:
     """Pre-order (source order) walk; `descend` says whether to enter a node's children. Iterative, so deep
     expressions do not hit Python's recursion limit."""
     stack = [node]
@@ -132,7 +132,7 @@ def _walk(node: Node, descend: Callable[[Node], bool] = lambda _: True) -> Itera
 
 def _own_code(node: Node) -> Iterator[Node]:
     """The nodes of `node` without those of fns nested in it: their branches and macros are theirs."""
-    return _walk(node, lambda n: n.type != "function_item")
+    return walk(node, lambda n: n.type != "function_item")
 
 
 def _last_segment(path: str) -> str:
@@ -239,7 +239,7 @@ def _impl_and_trait(container: Node | None) -> tuple[str | None, str | None]:
     return _type_name(container.child_by_field_name("type")), _type_name(container.child_by_field_name("trait"))
 
 
-def _ancestors(node: Node) -> Iterator[Node]:
+def ancestors(node: Node) -> Iterator[Node]:
     parent = node.parent
     while parent is not None:
         yield parent
@@ -247,7 +247,7 @@ def _ancestors(node: Node) -> Iterator[Node]:
 
 
 def _module_path(function: Node) -> list[str]:
-    modules = [a for a in _ancestors(function) if a.type == "mod_item"]
+    modules = [a for a in ancestors(function) if a.type == "mod_item"]
     return [node_text(m.child_by_field_name("name")) for m in reversed(modules)]
 
 
@@ -304,7 +304,7 @@ def _rust_function(function: Node, body: Node, data: bytes) -> RustFunction:
         return_type=node_text(return_type) if return_type is not None else None,
         generics=node_text(generics) if generics is not None else None,
         has_generics=generics is not None,
-        has_lifetimes=any(n.type == "lifetime" for s in signature_nodes for n in _walk(s)),
+        has_lifetimes=any(n.type == "lifetime" for s in signature_nodes for n in walk(s)),
         is_async="async" in modifiers,
         is_unsafe="unsafe" in modifiers or any(n.type == "unsafe_block" for n in _own_code(body)),
         is_const="const" in modifiers,
@@ -320,7 +320,7 @@ def _rust_function(function: Node, body: Node, data: bytes) -> RustFunction:
         body_end_byte=body.end_byte,
         start_line=start.start_point.row + 1,
         end_line=function.end_point.row + 1,
-        in_test_code=_is_test_item(function) or any(_is_test_item(a) for a in _ancestors(function)),
+        in_test_code=_is_test_item(function) or any(_is_test_item(a) for a in ancestors(function)),
         is_test=_is_test_item(function),
     )
 
@@ -329,7 +329,7 @@ def functions(source: str) -> list[RustFunction]:
     """Every fn with a body (free fns, impl and trait-default methods, fns in inline modules), in source order."""
     data = source.encode("utf-8")
     found = []
-    for node in _walk(parse_rust(data).root_node):
+    for node in walk(parse_rust(data).root_node):
         body = node.child_by_field_name("body") if node.type == "function_item" else None
         if body is not None:
             found.append(_rust_function(node, body, data))
@@ -397,7 +397,7 @@ def find_test_module(source: str) -> TestModule | None:
 def _string_continuation_rows(code: str) -> set[int]:
     """0-based rows that start inside a multi-line string literal: their leading whitespace is string content."""
     rows: set[int] = set()
-    for node in _walk(parse_rust(code).root_node):
+    for node in walk(parse_rust(code).root_node):
         if node.type in _STRINGS:
             rows.update(range(node.start_point.row + 1, node.end_point.row + 1))
     return rows
@@ -467,7 +467,7 @@ def syntax_errors(source: str) -> list[tuple[int, int]]:
     root = parse_rust(source).root_node
     if not root.has_error:
         return []
-    broken = [n for n in _walk(root, lambda n: n.has_error and not n.is_error) if n.is_error or n.is_missing]
+    broken = [n for n in walk(root, lambda n: n.has_error and not n.is_error) if n.is_error or n.is_missing]
     return sorted({(n.start_point.row + 1, n.start_point.column + 1) for n in broken})
 
 
@@ -524,7 +524,7 @@ def macro_test_functions(source: str) -> list[MacroTest]:
     """The fns inside `proptest! { }` and `quickcheck! { }` blocks, in source order."""
     data = source.encode("utf-8")
     found = []
-    for node in _walk(parse_rust(data).root_node):
+    for node in walk(parse_rust(data).root_node):
         macro = node.child_by_field_name("macro") if node.type == "macro_invocation" else None
         macro_name = _last_segment(node_text(macro)) if macro is not None else ""
         block = node.named_children[-1] if macro_name in _TEST_MACROS else None

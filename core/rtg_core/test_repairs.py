@@ -9,6 +9,11 @@ makes whose fix cannot change what a test asserts.
 - `mark_unmarked_tests`: a fn of the tests with no parameters and no return type, holding an assertion and called
   by nothing else, was meant as a test but lacks `#[test]` (the real model writes `fn test_below_zero() { assert…`
   inside `mod tests`): it gets the attribute, and then runs.
+- `await_async_calls`: where the code under test runs on tokio, a test that calls one of its `async fn`s and
+  uses the value without `.await` (`assert_eq!(run_limited(3, 2), 2)`: a future compared with a number), or
+  that is an `async fn` under plain `#[test]`, never compiles. The value is awaited and the test becomes a
+  `#[tokio::test] async fn`. A call handed to another call (`tokio::spawn(run())`), made in a closure or bound to
+  a name that is awaited later is the test's own business and stays as written.
 
 Assertions, test bodies and the order of items are never touched. Each repair is reported, so a reader can see
 what was changed and why.
@@ -18,8 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tree_sitter import Node
+
 from rtg_core.prompt import IM_END, parse_answer
-from rtg_core.rust_source import node_text, parse_rust
+from rtg_core.rust_source import ancestors, functions, node_text, parse_rust, walk
 from rtg_core.test_items import ASSERTION, TestItem, close_cut_test, split_items
 
 _DEFINITIONS = ("function_item", "struct_item", "enum_item", "trait_item", "type_item", "union_item",
@@ -37,8 +44,9 @@ def repair_items(items: list[TestItem], code_under_test: str) -> tuple[list[Test
     defined = defined_names(code_under_test)
     items, dropped = drop_pasted_copies(items, defined)
     items, marked = mark_unmarked_tests(items)
+    items, awaited = await_async_calls(items, code_under_test)
     items, renamed = rename_shadowing_tests(items, defined)
-    return items, dropped + marked + renamed
+    return items, dropped + marked + awaited + renamed
 
 
 def defined_names(code: str) -> set[str]:
@@ -91,6 +99,104 @@ def _unmarked_test_name(item: TestItem) -> str | None:
     if any(n.type == "attribute_item" for n in nodes) or function.child_by_field_name("type_parameters"):
         return None
     return node_text(function.child_by_field_name("name"))
+
+
+# Macros whose arguments are values: a future there is a mistake, not something the macro runs (`join!` would).
+_VALUE_MACROS = frozenset({"assert", "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne",
+                           "vec", "format", "print", "println", "eprint", "eprintln", "dbg", "matches"})
+
+
+def await_async_calls(items: list[TestItem], code_under_test: str) -> tuple[list[TestItem], list[Repair]]:
+    if not re.search(r"\btokio\b", code_under_test):
+        return items, []  # no runtime the tests could run on
+    defined = functions(code_under_test)
+    asynchronous = {f.name for f in defined if f.is_async} - {f.name for f in defined if not f.is_async}
+    awaited, repairs = [], []
+    for item in items:
+        text, calls = _run_on_tokio(item, asynchronous)
+        if text != item.text:
+            what = f" and awaited {calls} call{'s' * (calls != 1)} of async fns" if calls else ""
+            repairs.append(Repair("await_async_calls", f"made `{item.names[0]}` a #[tokio::test] async fn{what}"))
+        awaited.append(TestItem(text, item.names))
+    return awaited, repairs
+
+
+def _run_on_tokio(item: TestItem, asynchronous: set[str]) -> tuple[str, int]:
+    """The item as a tokio test with its async calls awaited, and how many it awaited; unchanged if not needed."""
+    if not asynchronous or len(item.names) != 1:
+        return item.text, 0
+    # `await run(…)`, JavaScript's prefix form, never compiles; the call is then awaited as Rust writes it
+    names = "|".join(map(re.escape, sorted(asynchronous)))
+    data = re.sub(rf"(?<![\w.])await\s+(?=[\w:.]*\b(?:{names})\s*\()", "", item.text).encode("utf-8")
+    nodes = parse_rust(data).root_node.named_children
+    function = next((n for n in nodes if n.type == "function_item"), None)
+    attribute = next((n for n in nodes if n.type == "attribute_item"
+                      and "".join(node_text(n).split()).startswith(("#[test]", "#[tokio::test"))), None)
+    body = function.child_by_field_name("body") if function is not None else None
+    if body is None or attribute is None:
+        return item.text, 0
+    body_text = node_text(body)
+    ends = sorted({end for node in walk(body) if (end := _unawaited_call_end(node, asynchronous, body_text))})
+    is_async = "async" in {c.type for m in function.children if m.type == "function_modifiers" for c in m.children}
+    if not ends and not is_async and ".await" not in body_text:
+        return item.text, 0
+    edits = [(end, end, b".await") for end in ends]
+    if not is_async:
+        fn = next(c for c in function.children if c.type in ("function_modifiers", "fn"))
+        edits.append((fn.start_byte, fn.start_byte, b"async "))
+    if "".join(node_text(attribute).split()) == "#[test]":
+        edits.append((attribute.start_byte, attribute.end_byte, b"#[tokio::test]"))
+    for start, end, insert in sorted(edits, reverse=True):
+        data = data[:start] + insert + data[end:]
+    return data.decode("utf-8"), len(ends)
+
+
+def _unawaited_call_end(node: Node, asynchronous: set[str], body_text: str) -> int | None:
+    """Where `.await` goes after a call of an async fn whose value the test uses directly; None for anything else."""
+    if node.type not in ("identifier", "field_identifier") or node_text(node) not in asynchronous:
+        return None
+    if any(a.type == "closure_expression" for a in ancestors(node)):
+        return None
+    if node.parent is not None and node.parent.type == "token_tree":  # inside a macro call: tokens, not a tree
+        arguments = node.next_sibling
+        if arguments is None or arguments.type != "token_tree" or node_text(arguments)[:1] != "(":
+            return None
+        following = arguments.next_sibling
+        if following is not None and following.type == "." and following.next_sibling is not None \
+                and following.next_sibling.type == "await":
+            return None
+        return arguments.end_byte if _macro_name(node.parent) in _VALUE_MACROS else None
+    call = _call_of(node)
+    if call is None or call.parent is None or call.parent.type in ("await_expression", "arguments"):
+        return None
+    if call.parent.type == "let_declaration":
+        pattern = call.parent.child_by_field_name("pattern")
+        if pattern is not None and re.search(rf"\b{re.escape(node_text(pattern))}\s*\.await\b", body_text):
+            return None  # the test awaits the future itself, later
+    return call.end_byte
+
+
+def _call_of(name: Node) -> Node | None:
+    """The call expression whose callee `name` is: `run(…)`, `Cache::load(…)` or `cache.get(…)`."""
+    callee = name.parent if name.parent is not None and name.parent.type in ("scoped_identifier",
+                                                                             "field_expression") else name
+    if callee is not name and callee.child_by_field_name("name" if callee.type == "scoped_identifier"
+                                                         else "field") != name:
+        return None
+    call = callee.parent
+    if call is None or call.type != "call_expression" or call.child_by_field_name("function") != callee:
+        return None
+    return call
+
+
+def _macro_name(token_tree: Node) -> str | None:
+    """The macro whose own arguments `token_tree` is (`assert_eq!(…)`, or `vec![…]` written inside another)."""
+    if token_tree.parent is not None and token_tree.parent.type == "macro_invocation":
+        return node_text(token_tree.parent.child_by_field_name("macro")).rsplit("::", 1)[-1]
+    bang = token_tree.prev_sibling
+    if bang is not None and bang.type == "!" and bang.prev_sibling is not None:
+        return node_text(bang.prev_sibling)
+    return None
 
 
 def rename_shadowing_tests(items: list[TestItem], defined: set[str]) -> tuple[list[TestItem], list[Repair]]:

@@ -8,13 +8,13 @@ Tests are `#[test]`-like fns (unit tests in src/, integration tests in tests/), 
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Query, QueryCursor
 
 from rtg_core.rust_source import (
-    RUST, RustFunction, dedented_item, functions, leading_items, macro_test_functions, node_text, parse_rust,
+    RUST, RustFunction, dedented_item, functions, leading_items, macro_test_functions, node_text, parse_rust, reindent,
+    walk,
 )
 
 _COMMENTS = frozenset({"line_comment", "block_comment"})
@@ -110,14 +110,6 @@ def looks_generated(source: str) -> bool:
 # --- small tree helpers -------------------------------------------------------------------------------------
 
 
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
 def references(node: Node) -> frozenset[str]:
     """The names `node` mentions: identifiers, type names and field names, also inside macro arguments."""
     return frozenset(n.text.decode("utf-8", errors="replace") for n in
@@ -145,7 +137,7 @@ def call_names(node: Node) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
     """Names called in `node` (`f(..)`, `x.f(..)`, `T::f(..)`, also inside macro arguments), and (T, f) pairs."""
     names: set[str] = set()
     typed: set[tuple[str, str]] = set()
-    for current in _walk(node):
+    for current in walk(node):
         if current.type == "call_expression":
             function = current.child_by_field_name("function")
             if function is not None and function.type == "generic_function":
@@ -251,7 +243,7 @@ def _function(node, data, file, scope, in_test, integration, by_body, contents) 
 
 def _focal(function: RustFunction, node: Node, file: str, text: str, impl_start, impl_generic) -> Focal:
     body = node.child_by_field_name("body")
-    has_try = body is not None and any(n.type == "try_expression" for n in _walk(body))
+    has_try = body is not None and any(n.type == "try_expression" for n in walk(body))
     return Focal(function, file, text, references(node), impl_start, impl_generic, has_try)
 
 
@@ -305,7 +297,7 @@ def _use_item(node, data, file, scope, in_test) -> Item:
     text = dedented_item(data, _item_start(node), node.end_byte)
     leaves: set[str] = set()
     glob = False
-    for current in _walk(argument) if argument is not None else []:
+    for current in walk(argument) if argument is not None else []:
         if current.type == "use_wildcard":
             glob = True
         elif current.type == "use_as_clause":
@@ -349,9 +341,9 @@ def _item_macro(node, data, file, scope, in_test, contents, macro_blocks) -> Non
 def _macro_test(macro_test, data: bytes, file: str, scope: tuple[str, ...], kind: str) -> TestFn:
     text = dedented_item(data, macro_test.start_byte, macro_test.end_byte)
     if kind == "proptest":
-        rendered = "proptest! {\n" + textwrap.indent(text, "    ") + "\n}"
+        rendered = "proptest! {\n" + reindent(text, "    ") + "\n}"
     else:
-        rendered = "quickcheck::quickcheck! {\n" + textwrap.indent(text, "    ") + "\n}"
+        rendered = "quickcheck::quickcheck! {\n" + reindent(text, "    ") + "\n}"
     tree = parse_rust(macro_test.body.encode("utf-8"))
     calls, typed = call_names(tree.root_node)
     refs = references(tree.root_node) | frozenset(re.findall(r"[A-Za-z_]\w*", macro_test.params))
@@ -367,7 +359,7 @@ def _quickcheck_block(function: RustFunction, data: bytes) -> str:
     text = "\n".join(lines)
     if function.return_type is None:
         text = re.sub(r"\)\s*\{", ") -> () {", text, count=1)
-    return "quickcheck::quickcheck! {\n" + textwrap.indent(text, "    ") + "\n}"
+    return "quickcheck::quickcheck! {\n" + reindent(text, "    ") + "\n}"
 
 
 # --- doc tests ----------------------------------------------------------------------------------------------
@@ -416,7 +408,7 @@ def _unhide(line: str) -> str:
 
 def doctest_item(block: DocBlock, name: str) -> str:
     """A doc-test block as a `#[test]` fn: `fn main` is called, a trailing `Ok(())` makes a fallible body."""
-    code = textwrap.dedent(block.code).strip("\n")
+    code = reindent(block.code, "")
     code = "\n".join(line for line in code.split("\n")
                      if not re.match(r"^\s*(extern\s+crate\b|#\s*\[\s*macro_use\s*\]\s*$|#!\[)", line))
     attributes = "#[test]\n" + ("#[should_panic]\n" if block.should_panic else "")
@@ -428,11 +420,11 @@ def doctest_item(block: DocBlock, name: str) -> str:
         lines = code.rstrip().split("\n")
         if lines and re.match(r"^\s*Ok\s*(::\s*<.*>)?\s*\(\s*\(\s*\)\s*\)\s*;?\s*$", lines[-1]):
             inner = "\n".join(lines[:-1])
-            body = ("(|| -> Result<(), Box<dyn std::error::Error>> {\n" + textwrap.indent(inner, "    ")
+            body = ("(|| -> Result<(), Box<dyn std::error::Error>> {\n" + reindent(inner, "    ")
                     + "\n    Ok(())\n})().unwrap();")
         else:
             body = code
-    return f"{attributes}fn {name}() {{\n" + textwrap.indent(body, "    ") + "\n}"
+    return f"{attributes}fn {name}() {{\n" + reindent(body, "    ") + "\n}"
 
 
 def strip_doc_examples(text: str, blocks: list[DocBlock]) -> str:
