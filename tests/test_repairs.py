@@ -1,5 +1,8 @@
-"""Certain repairs, one before/after fixture each: names that shadow, names that repeat, pasted copies."""
+"""Certain repairs, one before/after fixture each: names that shadow, names that repeat, pasted copies, unmarked
+tests, unawaited calls of async fns."""
 from __future__ import annotations
+
+import pytest
 
 from rtg_core.test_items import split_items
 from rtg_core.test_repairs import repair_items
@@ -88,7 +91,8 @@ TOKIO_CODE = ("use tokio::sync::Mutex;\n\n"
               "pub async fn run_limited(jobs: usize, limit: usize) -> usize {\n    jobs.min(limit)\n}\n\n"
               "pub struct Cache { items: Mutex<Vec<u32>> }\n\n"
               "impl Cache {\n    pub fn new() -> Self { Cache { items: Mutex::new(Vec::new()) } }\n"
-              "    pub async fn len(&self) -> usize { self.items.lock().await.len() }\n}\n")
+              "    pub async fn len(&self) -> usize { self.items.lock().await.len() }\n}\n\n"
+              "pub fn shared_cache() -> Cache {\n    Cache::new()\n}\n")
 
 
 def test_a_plain_test_of_an_async_fn_runs_on_tokio_with_its_calls_awaited():
@@ -107,11 +111,44 @@ def test_an_async_test_under_plain_test_gets_tokio_and_prefix_await_becomes_rust
     assert repairs == ["made `limits` a #[tokio::test] async fn and awaited 1 call of async fns"]
 
 
-def test_futures_the_test_hands_on_or_awaits_itself_stay_as_written():
-    before = ("#[tokio::test(flavor = \"multi_thread\")]\nasync fn spawned() {\n"
-              "    let handle = tokio::spawn(run_limited(1, 1));\n    let later = run_limited(2, 1);\n"
-              "    assert!([1usize].iter().all(|_| futures_ready(run_limited(1, 1))));\n"
-              "    assert_eq!(later.await + handle.await.unwrap(), 2);\n}")
+def test_a_bound_output_and_a_method_of_the_right_type_are_awaited():
+    before = ("#[test]\nfn limits() {\n    let peak = run_limited(3, 2);\n    assert_eq!(peak, 2);\n"
+              "    let cache = Cache::new();\n    let n = cache.len();\n    assert!(n == 0);\n"
+              "    assert_eq!(Cache::new().len(), 0);\n    let shared = shared_cache();\n"
+              "    assert_eq!(shared.len(), 0);\n}")
+    after, repairs = repaired(before, TOKIO_CODE)
+    assert after == ("#[tokio::test]\nasync fn limits() {\n    let peak = run_limited(3, 2).await;\n"
+                     "    assert_eq!(peak, 2);\n    let cache = Cache::new();\n    let n = cache.len().await;\n"
+                     "    assert!(n == 0);\n    assert_eq!(Cache::new().len().await, 0);\n"
+                     "    let shared = shared_cache();\n    assert_eq!(shared.len().await, 0);\n}")
+    assert repairs == ["made `limits` a #[tokio::test] async fn and awaited 4 calls of async fns"]
+
+
+@pytest.mark.parametrize("body", [
+    "let v = vec![1, 2];\n    assert_eq!(v.len(), 2);",  # `len` of a Vec, not of the code under test's Cache
+    "let fut = run_limited(3, 2);\n    assert_eq!(tokio::time::timeout(D, fut).await.unwrap(), 2);",
+    "let (a, b) = (run_limited(1, 1), run_limited(2, 1));\n    assert_eq!(a.await + b.await, 2);",
+    "let all = vec![run_limited(1, 1)];\n    assert_eq!(join_all(all).await, vec![1]);",
+    "let _ = run_limited(1, 1);\n    run_limited(2, 2);\n    tokio::spawn(async move { run_limited(3, 2) });",
+    "fn later() -> impl std::future::Future<Output = usize> { run_limited(1, 1) }",
+    "assert!([1usize].iter().all(|_| futures_ready(run_limited(1, 1))));",
+])
+def test_futures_the_test_hands_on_or_awaits_itself_stay_as_written(body):
+    before = f"#[tokio::test]\nasync fn hands_on() {{\n    {body}\n}}"
+    after, repairs = repaired(before, TOKIO_CODE)
+    assert after == before and repairs == []
+
+
+def test_a_plain_test_that_runs_its_own_runtime_stays_plain():
+    before = ("#[test]\nfn blocks_on() {\n    let rt = tokio::runtime::Runtime::new().unwrap();  // no .await here\n"
+              "    assert_eq!(rt.block_on(async { run_limited(3, 2).await }), 2);\n}")
+    after, repairs = repaired(before, TOKIO_CODE)
+    assert after == before and repairs == []
+
+
+def test_await_in_a_string_is_content_not_code():
+    before = ("#[tokio::test]\nasync fn says() {\n    let msg = \"await run_limited(1, 1) now\";\n"
+              "    assert_eq!(run_limited(1, 1).await, msg.len() - 25);\n}")
     after, repairs = repaired(before, TOKIO_CODE)
     assert after == before and repairs == []
 
