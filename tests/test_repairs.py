@@ -158,3 +158,12 @@ def test_without_tokio_in_the_code_under_test_async_tests_are_left_alone():
     before = "#[test]\nfn answers() {\n    assert_eq!(answer(), 42);\n}"
     after, repairs = repaired(before, code)
     assert after == before and repairs == []
+
+
+def test_c_and_json_escapes_become_rusts_and_raw_strings_stay():
+    before = ('#[test]\nfn unescapes() {\n    assert_eq!(double(1), 2, "tab\\v feed\\f \\u00e9 \\/");\n'
+              "    assert_eq!('\\b', r\"\\v\".chars().next().map(|_| '\\x08').unwrap());\n}")
+    after, repairs = repaired(before)
+    assert after == ('#[test]\nfn unescapes() {\n    assert_eq!(double(1), 2, "tab\\x0b feed\\x0c \\u{00e9} /");\n'
+                     "    assert_eq!('\\x08', r\"\\v\".chars().next().map(|_| '\\x08').unwrap());\n}")
+    assert repairs == ["wrote \\/, \\b, \\f, \\u00e9, \\v as Rust escapes in `unescapes`"]

@@ -17,6 +17,9 @@ makes that keeps a test from compiling or from running, and changes no value an 
   only so; a method only on a receiver the test made from the method's type. A future handed to a call
   (`tokio::spawn(run())`, `timeout(d, fut)`), put in a tuple or `vec!`, written in a closure, an async block or
   a nested fn, or standing as a statement of its own stays as written.
+- `rust_escapes`: `\\v`, `\\b`, `\\f`, `\\a`, `\\e` (C's escapes) and `\\/`, `\\u0041` (JSON's) are no escapes in
+  Rust, so a string or char literal holding one never compiles; each becomes the Rust escape of the character it
+  means there (`\\x0b`, `\\u{0041}`). Raw strings have no escapes and are left alone.
 
 Each repair is reported, so a reader can see what was changed and why.
 """
@@ -47,8 +50,9 @@ def repair_items(items: list[TestItem], code_under_test: str) -> tuple[list[Test
     items, dropped = drop_pasted_copies(items, defined)
     items, marked = mark_unmarked_tests(items)
     items, awaited = await_async_calls(items, code_under_test)
+    items, escaped = rust_escapes(items)
     items, renamed = rename_shadowing_tests(items, defined)
-    return items, dropped + marked + awaited + renamed
+    return items, dropped + marked + awaited + escaped + renamed
 
 
 def defined_names(code: str) -> set[str]:
@@ -335,6 +339,37 @@ def _macro_name(token_tree: Node | None) -> str | None:
 
 def _compact(node: Node) -> str:
     return "".join(node_text(node).split())
+
+
+# Escapes of C and JSON that Rust lacks, as Rust writes the characters they mean.
+_FOREIGN_ESCAPES = {"a": r"\x07", "b": r"\x08", "f": r"\x0c", "v": r"\x0b", "e": r"\x1b", "/": "/"}
+_FOREIGN_ESCAPE = re.compile(r"\\(?:([abfve/])|u([0-9A-Fa-f]{4}))")
+
+
+def rust_escapes(items: list[TestItem]) -> tuple[list[TestItem], list[Repair]]:
+    rewritten, repairs = [], []
+    for item in items:
+        data = item.text.encode("utf-8")
+        edits, foreign = [], set()
+        for node in walk(parse_rust(data).root_node):
+            escape = node_text(node)
+            if node.type == "char_literal":
+                escape = escape.lstrip("b")[1:-1]
+            elif node.type != "escape_sequence":
+                continue
+            found = _FOREIGN_ESCAPE.fullmatch(escape)
+            if found is not None:
+                letter, code = found.groups()
+                start = node.start_byte + node_text(node).index("\\")
+                edits.append((start, start + len(escape), _FOREIGN_ESCAPES[letter] if letter else f"\\u{{{code}}}"))
+                foreign.add(escape)
+        for start, end, rust in sorted(edits, reverse=True):
+            data = data[:start] + rust.encode("utf-8") + data[end:]
+        if edits:
+            where = f"`{item.names[0]}`" if item.names else "a shared item"
+            repairs.append(Repair("rust_escapes", f"wrote {', '.join(sorted(foreign))} as Rust escapes in {where}"))
+        rewritten.append(TestItem(data.decode("utf-8"), item.names))
+    return rewritten, repairs
 
 
 def rename_shadowing_tests(items: list[TestItem], defined: set[str]) -> tuple[list[TestItem], list[Repair]]:
