@@ -504,16 +504,18 @@ SLOW_DOUBLE = rust("""
         x * 2
     }
 """)
-# What the real 0.5B writes for an async fn: a plain #[test] that compares the future with a number.
-SLOW_DOUBLE_REPLY = "#[test]\nfn doubles() {\n    assert_eq!(slow_double(21), 42);\n}\n<|im_end|>"
+# What the real 0.5B writes for an async fn: a plain #[test] and a property that compare the future with a number.
+SLOW_DOUBLE_REPLY = ("#[test]\nfn doubles() {\n    assert_eq!(slow_double(21), 42);\n}\n\nproptest! {\n    #[test]\n"
+                     "    fn is_even(x in 0u32..1000) {\n        prop_assert_eq!(slow_double(x) % 2, 0);\n    }\n}\n"
+                     "<|im_end|>")
 
 
-def test_an_unawaited_async_call_fails_to_compile_and_its_repair_passes():
+def test_unawaited_async_calls_fail_to_compile_and_their_repairs_pass():
     repaired = read_reply(SLOW_DOUBLE_REPLY, SLOW_DOUBLE)
     unrepaired = read_reply(SLOW_DOUBLE_REPLY, SLOW_DOUBLE, repairs=False)
-    assert [r.rule for r in repaired.repairs] == ["await_async_calls"]
+    assert [r.rule for r in repaired.repairs] == ["await_async_calls", "await_async_calls"]
     verdicts, _, _ = judged([JudgeSample("as_written", SLOW_DOUBLE, unrepaired.tests),
                              JudgeSample("repaired", SLOW_DOUBLE, repaired.tests)],
                             JudgeConfig(mutation=False, coverage=False))
     assert not verdicts["as_written"].compiles
-    assert verdicts["repaired"].passes and verdicts["repaired"].tests_total == 1
+    assert verdicts["repaired"].passes and verdicts["repaired"].tests_total == 2

@@ -146,6 +146,15 @@ def test_a_plain_test_that_runs_its_own_runtime_stays_plain():
     assert after == before and repairs == []
 
 
+def test_a_property_runs_an_async_fn_it_compares_on_a_runtime_of_its_own():
+    before = ("proptest! {\n    #[test]\n    fn at_most_the_limit(jobs in 0usize..10) {\n"
+              "        prop_assert!(run_limited(jobs, 2) <= 2);\n    }\n}")
+    after, repairs = repaired(before, TOKIO_CODE)
+    assert after == before.replace("run_limited(jobs, 2)", "tokio::runtime::Builder::new_current_thread()"
+                                   ".enable_all().build().unwrap().block_on(run_limited(jobs, 2))")
+    assert repairs == ["ran 1 call of async fns in `at_most_the_limit` on a runtime of their own"]
+
+
 def test_await_in_a_string_is_content_not_code():
     before = ("#[tokio::test]\nasync fn says() {\n    let msg = \"await run_limited(1, 1) now\";\n"
               "    assert_eq!(run_limited(1, 1).await, msg.len() - 25);\n}")

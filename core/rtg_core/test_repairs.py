@@ -16,7 +16,8 @@ makes that keeps a test from compiling or from running, and changes no value an 
   compared, `?`-ed, indexed, a method called on it, an argument of `assert_eq!` and kin, or bound to a name used
   only so; a method only on a receiver the test made from the method's type. A future handed to a call
   (`tokio::spawn(run())`, `timeout(d, fut)`), put in a tuple or `vec!`, written in a closure, an async block or
-  a nested fn, or standing as a statement of its own stays as written.
+  a nested fn, or standing as a statement of its own stays as written. A property cannot be async: an async fn's
+  output it compares in `prop_assert_eq!` and kin is computed on a runtime of its own (`block_on`).
 - `rust_escapes`: `\\v`, `\\b`, `\\f`, `\\a`, `\\e` (C's escapes) and `\\/`, `\\u0041` (JSON's) are no escapes in
   Rust, so a string or char literal holding one never compiles; each becomes the Rust escape of the character it
   means there (`\\x0b`, `\\u{0041}`). Raw strings have no escapes and are left alone.
@@ -113,6 +114,9 @@ _VALUE_MACROS = frozenset({"assert", "assert_eq", "assert_ne", "debug_assert", "
 # Where a call's value can only be meant as its output: compared, `?`-ed, indexed, or a method called on it. Anywhere
 # else (an argument, a tuple, a statement of its own) the test may mean the future itself, so it stays as written.
 _VALUE_USES = frozenset({"binary_expression", "field_expression", "try_expression", "index_expression"})
+_PROPERTY_ASSERTIONS = frozenset({"prop_assert", "prop_assert_eq", "prop_assert_ne"})
+# A runtime with only tokio's "rt" feature (and time, io where the crate has them), for one call in a property.
+_BLOCK_ON = b"tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on("
 # Not the test fn's own async context: what is written inside these is left alone.
 _OTHER_CONTEXTS = frozenset({"function_item", "closure_expression", "async_block"})
 
@@ -147,6 +151,13 @@ def await_async_calls(items: list[TestItem], code_under_test: str) -> tuple[list
     api = AsyncApi.of(code_under_test)
     repaired, repairs = [], []
     for item in items:
+        if item.text.lstrip().startswith("proptest!"):
+            text, blocked = _block_on_in_properties(item, api)
+            if blocked:
+                repairs.append(Repair("await_async_calls", f"ran {blocked} call{'s' * (blocked != 1)} of async fns "
+                                                           f"in `{item.names[0]}` on a runtime of their own"))
+            repaired.append(TestItem(text, item.names))
+            continue
         text, awaited, made_async = _run_on_tokio(item, api) if len(item.names) == 1 else (item.text, 0, False)
         calls = f"awaited {awaited} call{'s' * (awaited != 1)} of async fns"
         if made_async:
@@ -186,6 +197,23 @@ def _run_on_tokio(item: TestItem, api: AsyncApi) -> tuple[str, int, bool]:
     for start, end, insert in sorted(edits, reverse=True):
         data = data[:start] + insert + data[end:]
     return data.decode("utf-8"), awaited, make_async
+
+
+def _block_on_in_properties(item: TestItem, api: AsyncApi) -> tuple[str, int]:
+    data = item.text.encode("utf-8")
+    edits = []
+    for name in walk(parse_rust(data).root_node):
+        if name.type != "identifier" or node_text(name) not in api.free or name.parent.type != "token_tree":
+            continue
+        arguments, before = name.next_sibling, name.prev_sibling
+        if arguments is None or arguments.type != "token_tree" or node_text(arguments)[:1] != "(" \
+                or before is not None and before.type in (".", "::", "fn", "await") or _awaited_token(arguments):
+            continue
+        if _macro_name(name.parent) in _VALUE_MACROS | _PROPERTY_ASSERTIONS:
+            edits += [(name.start_byte, _BLOCK_ON), (arguments.end_byte, b")")]
+    for at, insert in sorted(edits, reverse=True):
+        data = data[:at] + insert + data[at:]
+    return data.decode("utf-8"), len(edits) // 2
 
 
 def _await_edits(name: Node, api: AsyncApi, own: list[Node]) -> list[tuple[int, int, bytes]]:
