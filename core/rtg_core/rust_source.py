@@ -239,7 +239,7 @@ def _impl_and_trait(container: Node | None) -> tuple[str | None, str | None]:
     return _type_name(container.child_by_field_name("type")), _type_name(container.child_by_field_name("trait"))
 
 
-def ancestors(node: Node) -> Iterator[Node]:
+def _ancestors(node: Node) -> Iterator[Node]:
     parent = node.parent
     while parent is not None:
         yield parent
@@ -247,7 +247,7 @@ def ancestors(node: Node) -> Iterator[Node]:
 
 
 def _module_path(function: Node) -> list[str]:
-    modules = [a for a in ancestors(function) if a.type == "mod_item"]
+    modules = [a for a in _ancestors(function) if a.type == "mod_item"]
     return [node_text(m.child_by_field_name("name")) for m in reversed(modules)]
 
 
@@ -320,7 +320,7 @@ def _rust_function(function: Node, body: Node, data: bytes) -> RustFunction:
         body_end_byte=body.end_byte,
         start_line=start.start_point.row + 1,
         end_line=function.end_point.row + 1,
-        in_test_code=_is_test_item(function) or any(_is_test_item(a) for a in ancestors(function)),
+        in_test_code=_is_test_item(function) or any(_is_test_item(a) for a in _ancestors(function)),
         is_test=_is_test_item(function),
     )
 
