@@ -12,11 +12,12 @@ where it stopped); `report` judges each row from those replies, so rows differ o
     (b) + salvage: the same replies, each reduced to its complete items
     (c) + decoding: the model's own generation settings (Qwen's repetition penalty 1.1) and the loop stop
     (d) + repairs: (c)'s replies with the certain repairs
-    (e) + best-of-n: (d) with every test judged alone and mutation-guided selection, n = 1 (the greedy reply)
+    (e) + rustc's fixes: (d) where a test that does not build takes the fixes rustc is sure of
+    (f) + best-of-n: (e) with every test judged alone and mutation-guided selection, n = 1 (the greedy reply)
         and n = N (the greedy reply and N - 1 seeded samples)
 
-"validated" = the function got at least one test that builds and passes on the code under test: for (a)-(d) the
-reply as a whole must build and pass; for (e) the selected tests each did.
+"validated" = the function got at least one test that builds and passes on the code under test: for (a)-(e) the
+reply as a whole must build and pass; for (f) the selected tests each did.
 """
 from __future__ import annotations
 
@@ -70,12 +71,13 @@ def record(args) -> None:
                   f"{time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
 
 
-ROWS = [  # label, replies, salvage, repairs, candidates
-    ("(a) before", "plain", False, False, 1),
-    ("(b) + salvage", "plain", True, False, 1),
-    ("(c) + decoding", "model", True, False, 1),
-    ("(d) + repairs", "model", True, True, 1),
-    ("(e) + best-of-n", "model", True, True, None),  # None: --candidates
+ROWS = [  # label, replies, salvage, repairs, rustc's fixes, candidates
+    ("(a) before", "plain", False, False, False, 1),
+    ("(b) + salvage", "plain", True, False, False, 1),
+    ("(c) + decoding", "model", True, False, False, 1),
+    ("(d) + repairs", "model", True, True, False, 1),
+    ("(e) + rustc's fixes", "model", True, True, True, 1),
+    ("(f) + best-of-n", "model", True, True, True, None),  # None: --candidates
 ]
 
 
@@ -95,14 +97,14 @@ def recorded_seconds(path: Path, sample_prompts: dict[str, str], n: int) -> floa
 def report(args) -> None:
     samples = targets(args)
     prompts = {s.id: chat_prompt(s.code) for s in samples}
-    judge = JudgeConfig(coverage=False)
     table = []
-    for label, replies, salvage, repairs, n in ROWS:
+    for label, replies, salvage, repairs, rustc_fixes, n in ROWS:
         path = args.replies / f"{replies}.jsonl"
         if not path.is_file():
             table.append((label, None, None, None))
             continue
         n = n or args.candidates
+        judge = JudgeConfig(coverage=False, rustc_fixes=rustc_fixes)
         settings = EvalSettings(max_new_tokens=args.max_new_tokens, judge=judge, clippy=False, salvage=salvage,
                                 repairs=repairs, candidates=n, sampling=SAMPLING, per_test=salvage)
         began = time.monotonic()
@@ -113,7 +115,7 @@ def report(args) -> None:
 
     print(f"\n{len(samples)} functions of {args.test_set.name}; base model {args.model} (CPU, "
           f"{fast_compute_dtype(choose_device('cpu'))}), no adapter; max {args.max_new_tokens} new tokens; "
-          f"n = {args.candidates} for (e)\n")
+          f"n = {args.candidates} for (f)\n")
     print(f"{'row':22}{'compile':>9}{'pass':>9}{'mutation*':>11}{'validated':>11}{'gen s/fn':>10}{'judge s/fn':>12}")
     for label, run, gen_seconds, judge_seconds in table:
         if run is None:
@@ -124,13 +126,13 @@ def report(args) -> None:
         print(f"{label:22}{pct(figures['compile_rate']):>9}{pct(figures['pass_rate']):>9}"
               f"{pct(figures['mutation_score']):>11}{validated:>6}/{len(run.samples):<4}"
               f"{seconds(gen_seconds):>10}{seconds(judge_seconds):>12}")
-    print("* the judge's mutation score, over the functions whose tests pass. Whole replies (a-d) or the selected "
-          "tests (e) are judged as one; 'validated': they build and pass.\n")
+    print("* the judge's mutation score, over the functions whose tests pass. Whole replies (a-e) or the selected "
+          "tests (f) are judged as one; 'validated': they build and pass.\n")
     print(f"each test judged alone{'':10}" + "".join(f"{label.split()[0] + ' ' + k:>14}"
                                                    for label, run, _, _ in table if run and run.per_test
                                                    for k in next(iter(run.per_test.values()))))
-    keys = ("tests_generated", "tests_building", "tests_passing", "tests_killing", "tests_selected",
-            "functions_with_a_validated_test", "selection_mutation_score")
+    keys = ("tests_generated", "tests_building", "tests_fixed_by_rustc", "tests_passing", "tests_killing",
+            "tests_selected", "functions_with_a_validated_test", "selection_mutation_score")
     for key in keys:
         cells = [figure for _, run, _, _ in table if run and run.per_test
                  for figure in per_test_summary(run).values()]
@@ -154,7 +156,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--standalone", action="store_true", help="only lines whose metadata says standalone")
     parser.add_argument("--decodings", default="model,plain",
-                        help="record: which replies (model: (c)-(e); plain: (a), (b))")
+                        help="record: which replies (model: (c)-(f); plain: (a), (b))")
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--model", default=MODEL)
     parser.add_argument("--batch-size", type=int, default=8)

@@ -2,10 +2,12 @@
 several replies judged on its own with real cargo and the judge's mutants."""
 from __future__ import annotations
 
+from rtg_core.cargo_env import Diagnostic, Edit, Fix
 from rtg_core.test_items import TestItem as Item, split_items
 from rtg_eval.judge import JudgeConfig
 from rtg_eval.samples import JudgeSample
-from rtg_eval.selection import CandidateTest, compose, judge_candidates, select_tests, selection_figures
+from rtg_eval.selection import (CandidateTest, Reply, compose, judge_candidates, select_tests, selection_figures,
+                                settle_errors, with_rustc_fixes)
 
 
 def an_item(name: str, body: str = "assert!(true);", lines: int = 1) -> Item:
@@ -123,3 +125,70 @@ def test_an_error_inside_assert_eq_is_traced_to_its_test_not_to_the_macro():
     assert by_name["adds"].validated
     assert not by_name["compares_the_incomparable"].builds
     assert "cannot be applied to type `Opaque`" in by_name["compares_the_incomparable"].why
+
+
+TOTAL = """pub fn total(values: &[i32]) -> i32 {
+    values.iter().sum()
+}
+"""
+
+
+def test_tests_rustc_knows_how_to_fix_are_fixed_and_the_rest_dropped():
+    reply = split_items(
+        "#[test]\nfn sums_a_vec() {\n    let values = vec![1, 2, 3];\n    assert_eq!(total(values), 6);\n}\n\n"
+        "#[test]\nfn sums_what_was_pushed() {\n    let values = Vec::new();\n    values.push(4);\n"
+        "    assert_eq!(total(&values), 4);\n}\n\n"
+        # the borrow rustc could fix, but not the misspelt name: the test goes
+        "#[test]\nfn half_fixable() {\n    let values = vec![1];\n    assert_eq!(total(values), totl(&[1]));\n}")
+    (judgement,) = judge_candidates([(JudgeSample("total", TOTAL, ""), [reply])],
+                                    JudgeConfig(coverage=False, mutation=False, jobs=1))
+
+    by_name = {t.item.names[0]: t for t in judgement.tests}
+    assert by_name["sums_a_vec"].validated and by_name["sums_a_vec"].rustc_fixes == ("consider borrowing here",)
+    assert by_name["sums_a_vec"].item.text == (
+        "#[test]\nfn sums_a_vec() {\n    let values = vec![1, 2, 3];\n    assert_eq!(total(&values), 6);\n}")
+    assert by_name["sums_what_was_pushed"].validated
+    assert "    let mut values = Vec::new();\n" in by_name["sums_what_was_pushed"].item.text
+    assert not by_name["half_fixable"].builds and by_name["half_fixable"].rustc_fixes == ()
+    assert "does not build" in by_name["half_fixable"].why and "total(values)" in by_name["half_fixable"].item.text
+    assert selection_figures(judgement, select_tests(judgement.tests))["tests_fixed_by_rustc"] == 2
+
+    (unfixed,) = judge_candidates([(JudgeSample("total", TOTAL, ""), [reply])],
+                                  JudgeConfig(coverage=False, mutation=False, jobs=1, rustc_fixes=False))
+    assert not any(t.builds for t in unfixed.tests if t.item.names[0] != "half_fixable")
+
+    whole = with_rustc_fixes(reply, judgement)  # the reply at n = 1, judged as a whole
+    assert "assert_eq!(total(&values), 6);" in whole and "let mut values = Vec::new();" in whole
+    assert "assert_eq!(total(values), totl(&[1]));" in whole  # what rustc could not fix stays as written
+
+
+def settled(test_text: str, *errors) -> CandidateTest:
+    """settle_errors on a one-test reply laid out at byte 100 of file m.rs (its `values` at byte 131)."""
+    item = Item(test_text, ("t",))
+    reply = Reply("m", JudgeSample("s", "", ""), 0, [CandidateTest(0, 0, item, ())], [])
+    settle_errors(reply, list(errors), [(100, 100 + len(test_text.encode()), item)])
+    return reply.tests[0]
+
+
+def error_with(*fixes: Fix, at: int = 131) -> Diagnostic:
+    return Diagnostic("error", "mismatched types", "error[E0308]: mismatched types", "m.rs", 3, at, at + 6, fixes)
+
+
+def test_one_suggestion_shared_by_two_errors_is_taken_once():
+    borrow = Fix("consider borrowing here", (Edit("m.rs", 131, 131, "&"),))
+    test = settled("#[test]\nfn t() {\n    let v = f(values);\n}", error_with(borrow), error_with(borrow))
+    assert test.item.text == "#[test]\nfn t() {\n    let v = f(&values);\n}" and not test.why
+
+
+def test_a_suggestion_reaching_outside_the_test_is_not_taken_and_the_test_goes():
+    # a multipart suggestion: one part in the test, one in the code under test (bytes < 100)
+    wrap = Fix("try wrapping", (Edit("m.rs", 131, 131, "Some("), Edit("m.rs", 40, 40, ")")))
+    test = settled("#[test]\nfn t() {\n    let v = f(values);\n}", error_with(wrap))
+    assert "does not build" in test.why and test.rustc_fixes == ()
+
+
+def test_two_different_suggestions_for_one_place_are_not_taken():
+    test = settled("#[test]\nfn t() {\n    let v = f(values);\n}",
+                   error_with(Fix("consider borrowing here", (Edit("m.rs", 131, 131, "&"),))),
+                   error_with(Fix("consider borrowing mutably", (Edit("m.rs", 131, 131, "&mut "),))))
+    assert "does not build" in test.why

@@ -71,6 +71,14 @@ def test_one_broken_test_does_not_take_its_neighbours_down(crate):
     assert outcome.dropped[0][0] == "t" and "does not build" in outcome.dropped[0][1] and "tripple" in outcome.dropped[0][1]
 
 
+def test_a_test_that_builds_with_rustcs_sure_fix_is_inserted_fixed(crate):
+    _, outcome = run(crate, Replay(["#[test]\nfn doubles_each() {\n    let doubled = Vec::new();\n"
+                                    "    doubled.push(double(2));\n    assert_eq!(doubled, vec![4]);\n}"]))
+    assert outcome.kept == ("doubles_each",)
+    assert "        let mut doubled = Vec::new();\n" in outcome.new_source
+    assert "1 of them with rustc's suggested fixes" in outcome.message
+
+
 def test_failing_tests_are_dropped_and_passing_ones_kept(crate):
     _, outcome = run(crate, Replay(["#[test]\nfn right() { assert_eq!(double(1), 2); }\n\n"
                                     "#[test]\nfn wrong() { assert_eq!(double(1), 3); }"]))

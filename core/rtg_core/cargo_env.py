@@ -88,6 +88,23 @@ class CargoEnvError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Edit:
+    file: str
+    byte_start: int
+    byte_end: int
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A suggestion rustc is sure of (MachineApplicable): `&` where a borrow is wanted, `mut` on a binding that is
+    mutated, `.await` removed from what is no future. Its edits (a multipart suggestion has several) go together."""
+
+    message: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     level: str
     message: str
@@ -96,6 +113,7 @@ class Diagnostic:
     line: int | None
     byte_start: int | None
     byte_end: int | None
+    fixes: tuple[Fix, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -281,7 +299,18 @@ def _diagnostic(msg: dict) -> Diagnostic:
         line=span["line_start"] if span else None,
         byte_start=span["byte_start"] if span else None,
         byte_end=span["byte_end"] if span else None,
+        fixes=tuple(_sure_fixes(msg)),
     )
+
+
+def _sure_fixes(msg: dict):
+    for child in msg.get("children", []):
+        edits = tuple(Edit(s["file_name"], s["byte_start"], s["byte_end"], s["suggested_replacement"])
+                      for s in child.get("spans", []) if s.get("suggested_replacement") is not None)
+        sure = all(s.get("suggestion_applicability") == "MachineApplicable" for s in child.get("spans", [])
+                   if s.get("suggested_replacement") is not None)
+        if edits and sure:
+            yield Fix(child["message"], edits)
 
 
 def _primary_span(spans: list[dict]) -> dict | None:

@@ -44,6 +44,7 @@ class JudgeConfig:
     seed: int = 42
     jobs: int = 2
     batch_size: int = 200
+    rustc_fixes: bool = True  # judge_candidates: a test takes rustc's sure fixes before it is dropped
 
     def test_env(self) -> dict[str, str]:
         return {

@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "salvage; no repairs either)")
     gen.add_argument("--no-repairs", action="store_true",
                      help="skip the certain repairs (renamed shadowing tests, pasted copies removed)")
+    gen.add_argument("--no-rustc-fixes", action="store_true",
+                     help="drop a test that does not build even where rustc is sure of its fix (MachineApplicable)")
 
     loops = parser.add_argument_group("loops and checks")
     loops.add_argument("--repair", type=int, default=0, metavar="N", help="feed cargo's errors back, N rounds")
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     judge = JudgeConfig(mutation=not args.no_mutation, max_mutants=args.max_mutants, coverage=not args.no_coverage,
                         test_timeout=args.timeout, proptest_cases=args.proptest_cases, seed=args.seed,
-                        jobs=args.jobs)
+                        jobs=args.jobs, rustc_fixes=not args.no_rustc_fixes)
     settings = EvalSettings(max_new_tokens=args.max_new_tokens, repair=args.repair,
                             kill_survivors=args.kill_survivors, judge=judge, clippy=not args.no_clippy,
                             salvage=not args.no_salvage, repairs=not args.no_repairs, candidates=args.candidates,

@@ -31,7 +31,7 @@ from rtg_eval.metrics import aggregate
 from rtg_eval.mutation import MutantSet, generate_mutants
 from rtg_eval.samples import JudgeSample
 from rtg_eval.selection import (CandidateJudgement, compose, judge_candidates, restricted, select_tests,
-                                selection_figures)
+                                selection_figures, with_rustc_fixes)
 from rtg_eval.static_checks import lint_tests
 from rtg_eval.strata import categories_of, parameter_names, property_inputs
 from rtg_eval.tool_checks import ClippyVerdict, clippy_check, rustfmt_parses
@@ -218,8 +218,8 @@ class _Runner:
                 chosen = self._select(i, judgement, n)
                 if n > 1:  # best-of-n: the selected tests are this function's tests from here on
                     self._set_tests(i, compose(chosen))
-                else:
-                    self._set_tests(i, made[i][0].tests)
+                else:  # the greedy reply as a whole, with the fixes rustc was sure of in its tests
+                    self._set_tests(i, with_rustc_fixes(self.items[(i, 0)], judgement))
         else:
             for sample_id, attempts in made.items():
                 self._set_tests(sample_id, attempts[0].tests)

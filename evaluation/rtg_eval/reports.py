@@ -209,6 +209,8 @@ def evaluation_result(context: ReportContext, run: ModelRun, evidence: Evidence,
 PER_TEST_DEFINITIONS = {
     "tests_generated": "test items (a #[test] fn or a proptest!/quickcheck! block) in the replies, after salvage",
     "tests_building": "of those, items that build once rustc's errors in their neighbours are dropped",
+    "tests_fixed_by_rustc": "of those, items that build after taking the fixes rustc was sure of (MachineApplicable "
+                            "suggestions inside the item: a borrow, `mut`, a numeric conversion)",
     "tests_passing": "of those, items whose every test passes alone on the code under test",
     "tests_killing": "of those, items that fail on at least one generated mutant",
     "tests_selected": "items kept by mutation-guided selection (greedy set cover over the kill matrix)",
@@ -392,8 +394,8 @@ def summary_table(context: ReportContext, metrics: dict, checklist: ChecklistRep
     per_test = metrics.get("per_test") or {}
     if per_test:
         lines += ["", f"each test judged alone{'':9}" + "".join(f"{label:>12}" for label in per_test)]
-        for key in ("tests_generated", "tests_building", "tests_passing", "tests_killing", "tests_selected",
-                    "functions_with_a_validated_test"):
+        for key in ("tests_generated", "tests_building", "tests_fixed_by_rustc", "tests_passing", "tests_killing",
+                    "tests_selected", "functions_with_a_validated_test"):
             lines.append(f"{key.replace('_', ' '):32}" + "".join(f"{str(f.get(key)):>12}" for f in per_test.values()))
         lines.append(f"{'selection mutation score':32}" + "".join(
             f"{_pct(f['selection_mutation_score']):>12}" for f in per_test.values()))

@@ -6,9 +6,11 @@ passing tests that kills the most mutants.
     compose(chosen) -> the test code to insert or judge: their shared items, then the tests, names made unique
 
 Each reply is one module of a scratch crate; a compile error is traced to the item that holds it and only that
-item is dropped before the next build, so one broken test never takes its neighbours down. Surviving tests run
-one by one on the code under test; the passing ones run against the judge's mutants (schemata, the judge's
-operators: `rtg_eval.judge.mutant_verdicts`), and libtest's FAILED lines say which test killed which mutant.
+item is dropped before the next build, so one broken test never takes its neighbours down; unless rustc is sure
+of the fix (a MachineApplicable suggestion inside the test for each of its errors): then the test takes it, as a
+user takes rustc's quick fix, and is built again. Surviving tests run one by one on the code under test; the
+passing ones run against the judge's mutants (schemata, the judge's operators: `rtg_eval.judge.mutant_verdicts`),
+and libtest's FAILED lines say which test killed which mutant.
 Selection never sees a sample's real bug: that is evaluation's, not the generator's.
 """
 from __future__ import annotations
@@ -21,14 +23,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtg_core.cargo_env import Diagnostic, OfflineCargo, cache_dir
+from rtg_core.cargo_env import Diagnostic, Edit, OfflineCargo, cache_dir
 from rtg_core.test_items import TestItem
 from rtg_core.test_repairs import rename_shadowing_tests
 from rtg_eval.crate import ScratchCrate, TestRun, Unit, list_tests, run_unit_tests_one_by_one, unit_of
 from rtg_eval.judge import SCORED, JudgeConfig, keep_binary, mutant_verdicts
 from rtg_eval.samples import JudgeSample
 
-MAX_BUILD_ROUNDS = 8  # each round drops the items rustc blamed; helpers dropped in one round fail their users next
+MAX_BUILD_ROUNDS = 8  # each round fixes or drops the items rustc blamed; helpers dropped fail their users next
+MAX_RUSTC_FIXES = 4  # rustc's fixes to one test: one that needs more is wrong past rustc's sight
+LAST_FIX_ROUND = MAX_BUILD_ROUNDS - 3  # later rounds only drop, so that a fixed test's next build still comes
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class CandidateTest:
     passes: bool = False
     kills: frozenset[int] = frozenset()  # indices of the generated mutants it fails on
     why: str = ""  # what stopped it, when it did not build or pass
+    rustc_fixes: tuple[str, ...] = ()  # the fixes rustc was sure of that it took, in order
 
     @property
     def validated(self) -> bool:
@@ -114,6 +119,12 @@ def compose(chosen: Sequence[CandidateTest], taken: frozenset[str] = frozenset()
     return "\n\n".join(item.text.strip("\n") for item in items)
 
 
+def with_rustc_fixes(items: Sequence[TestItem], judgement: CandidateJudgement, candidate: int = 0) -> str:
+    """Reply `candidate`'s items as test code, each test that rustc's fixes made build in its fixed form."""
+    fixed = {t.position: t.item for t in judgement.tests if t.candidate == candidate and t.builds and t.rustc_fixes}
+    return "\n\n".join(fixed.get(p, item).text.strip("\n") for p, item in enumerate(items))
+
+
 def restricted(judgement: CandidateJudgement, replies: set[int]) -> CandidateJudgement:
     """The judgement of only some replies (e.g. {0}: the greedy reply alone)."""
     return CandidateJudgement(judgement.sample_id, [t for t in judgement.tests if t.candidate in replies],
@@ -122,12 +133,14 @@ def restricted(judgement: CandidateJudgement, replies: set[int]) -> CandidateJud
 
 
 def selection_figures(judgement: CandidateJudgement, chosen: Sequence[CandidateTest]) -> dict:
-    """Per-test figures of one function: what was generated, built, passed, killed at least one mutant, chosen.
+    """Per-test figures of one function: what was generated, built (some with rustc's fixes), passed, killed at
+    least one mutant, chosen.
     Mutants scored: the most any reply had (a mutant can be unviable with one reply's tests and not another's)."""
     killed = set().union(*(t.kills for t in chosen)) if chosen else set()
     return {
         "tests_generated": len(judgement.tests),
         "tests_building": sum(t.builds for t in judgement.tests),
+        "tests_fixed_by_rustc": sum(t.builds and bool(t.rustc_fixes) for t in judgement.tests),
         "tests_passing": sum(t.validated for t in judgement.tests),
         "tests_killing": sum(t.validated and bool(t.kills) for t in judgement.tests),
         "tests_selected": len(chosen),
@@ -194,7 +207,7 @@ def _judge_batch(problems: Sequence[tuple[JudgeSample, Sequence[Sequence[TestIte
     scratch = cache_dir() / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="select-", dir=scratch) as keep:
-        binaries = _build(cargo, [r for r in replies if r.tests], Path(keep))
+        binaries = _build(cargo, [r for r in replies if r.tests], Path(keep), config.rustc_fixes)
         runs = _run(binaries, replies, config)
         scored = _mutants(runs, config)
     judgements = []
@@ -208,13 +221,13 @@ def _judge_batch(problems: Sequence[tuple[JudgeSample, Sequence[Sequence[TestIte
     return judgements
 
 
-def _build(cargo: OfflineCargo, replies: list[Reply], keep: Path) -> dict[str, Path]:
-    """One crate for all replies; each round drops what rustc blamed (an item, or a whole reply whose error lies
-    outside its items) until it builds. A failure traced to no module: each reply alone, the same way. Returns the
-    test binary of each reply that built."""
+def _build(cargo: OfflineCargo, replies: list[Reply], keep: Path, rustc_fixes: bool) -> dict[str, Path]:
+    """One crate for all replies; each round fixes (`rustc_fixes`: where rustc is sure how) or drops what rustc
+    blamed (an item, or a whole reply whose error lies outside its items) until it builds. A failure traced to no
+    module: each reply alone, the same way. Returns the test binary of each reply that built."""
     pending = list(replies)
     with ScratchCrate(cargo, "select") as crate:
-        for _ in range(MAX_BUILD_ROUNDS):
+        for build_round in range(MAX_BUILD_ROUNDS):
             pending = [r for r in pending if any(not t.why for t in r.tests) and not r.problem]
             if not pending:
                 return {}
@@ -227,25 +240,83 @@ def _build(cargo: OfflineCargo, replies: list[Reply], keep: Path) -> dict[str, P
                     reply.tests = [t if t.why else dataclasses.replace(t, builds=True) for t in reply.tests]
                 return {reply.unit: binary for reply in pending}
             by_unit = {r.unit: r for r in pending}
-            blamed = [(by_unit[unit_of(e)], e) for e in built.errors if unit_of(e) in by_unit]
+            blamed: dict[str, list[Diagnostic]] = {}
+            for error in built.errors:
+                if unit_of(error) in by_unit:
+                    blamed.setdefault(unit_of(error), []).append(error)
             if not blamed:
                 break
-            for reply, error in blamed:
-                drop_blamed(reply, error, layouts[reply.unit][1])
+            for unit, errors in blamed.items():
+                settle_errors(by_unit[unit], errors, layouts[unit][1], rustc_fixes and build_round <= LAST_FIX_ROUND)
     if len(pending) > 1:  # untraceable, or out of rounds: each reply alone
-        return {unit: binary for reply in pending for unit, binary in _build(cargo, [reply], keep).items()}
+        return {unit: binary for reply in pending
+                for unit, binary in _build(cargo, [reply], keep, rustc_fixes).items()}
     for reply in pending:
         reply.problem = "the build failed in a way no item could be blamed for"
         reply.tests = [t if t.why else dataclasses.replace(t, why=reply.problem) for t in reply.tests]
     return {}
 
 
-def drop_blamed(reply: Reply, error: Diagnostic, spans: list[tuple[int, int, TestItem]]) -> None:
+def settle_errors(reply: Reply, errors: list[Diagnostic], spans: list[tuple[int, int, TestItem]],
+                  rustc_fixes: bool = True) -> None:
+    """One build's errors in one reply. With `rustc_fixes`, a test whose every error comes with a fix rustc is sure
+    of, inside the test, takes those fixes (MAX_RUSTC_FIXES in all) and is built again; what any other error lies
+    in is dropped."""
+    by_span: dict[tuple[int, int, TestItem] | None, list[Diagnostic]] = {}
+    for error in errors:
+        by_span.setdefault(_owning_span(error, spans), []).append(error)
+    for span, own in by_span.items():
+        test = next((t for t in reply.tests if span and t.item is span[2] and not t.why), None)
+        fixes = _fixes_inside(own, span) if rustc_fixes and test else None
+        if not fixes or len(test.rustc_fixes) + len(fixes[0]) > MAX_RUSTC_FIXES:
+            for error in own:
+                _drop_blamed(reply, error, spans)
+            continue
+        messages, edits = fixes
+        start, _, item = span
+        text = item.text.strip("\n").encode("utf-8")
+        for edit in reversed(edits):
+            text = text[:edit.byte_start - start] + edit.replacement.encode("utf-8") + text[edit.byte_end - start:]
+        fixed = dataclasses.replace(test, item=TestItem(text.decode("utf-8"), item.names),
+                                    rustc_fixes=test.rustc_fixes + messages)
+        reply.tests = [fixed if t is test else t for t in reply.tests]
+
+
+def _fixes_inside(errors: list[Diagnostic], span: tuple[int, int, TestItem]
+                  ) -> tuple[tuple[str, ...], list[Edit]] | None:
+    """One sure fix per error whose every edit lies inside the item (after its first byte: an insertion there is a
+    new item, like a `use`), as (messages, edits in order); None if an error has none, or when edits of different
+    fixes touch one place (then rustc is not sure after all)."""
+    start, end, _ = span
+    messages: list[str] = []
+    edits: list[Edit] = []
+    for error in errors:
+        fix = next((f for f in error.fixes
+                    if all(e.file == error.file and start < e.byte_start <= e.byte_end <= end for e in f.edits)), None)
+        if fix is None:
+            return None
+        new = [e for e in fix.edits if e not in edits]  # two errors, one fix (both want the same `&`): once
+        if new:
+            messages.append(fix.message)
+            edits += new
+    edits.sort(key=lambda e: (e.byte_start, e.byte_end))
+    if any(b.byte_start < a.byte_end or b.byte_start == a.byte_start for a, b in zip(edits, edits[1:])):
+        return None
+    return tuple(messages), edits
+
+
+def _owning_span(error: Diagnostic, spans: list[tuple[int, int, TestItem]]) -> tuple[int, int, TestItem] | None:
+    """The item whose bytes hold the error's primary span; None when it lies outside every item."""
+    return next((span for span in spans if error.byte_start is not None and span[0] <= error.byte_start < span[1]),
+                None)
+
+
+def _drop_blamed(reply: Reply, error: Diagnostic, spans: list[tuple[int, int, TestItem]]) -> None:
     """Drop what rustc's `error` lies in: a test (with the reason), a shared item (its users fail next round), or,
     outside every item, the whole reply."""
     message = error.rendered.strip().splitlines()[0] if error.rendered.strip() else error.message
-    owner = next((item for start, end, item in spans if error.byte_start is not None and start <= error.byte_start < end),
-                 None)
+    span = _owning_span(error, spans)
+    owner = span[2] if span else None
     if owner is None:
         reply.problem = f"does not build: {message}"
         reply.tests = [t if t.why else dataclasses.replace(t, why=f"its reply does not build: {message}")

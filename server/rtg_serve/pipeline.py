@@ -159,6 +159,8 @@ def _insert_checked(workspace: ScratchWorkspace, file: Path, source: str, functi
     scored = max(judgement.mutants_scored.values(), default=0)
     validated = [t for t in judgement.tests if t.validated]
     dropped = tuple((n, t.why) for t in judgement.tests if not t.validated for n in t.item.names)
+    fixed = sum(bool(t.rustc_fixes) for t in chosen)
     message = (f"inserted {len(chosen)} of {len(validated)} passing tests ({len(judgement.tests)} generated)"
-               + (f"; they kill {len(killed)} of {scored} mutants of `{function.name}`" if scored else ""))
+               + (f"; they kill {len(killed)} of {scored} mutants of `{function.name}`" if scored else "")
+               + (f"; {fixed} of them with rustc's suggested fixes" if fixed else ""))
     return Outcome(new_source, tuple(names), dropped, message)

@@ -6,8 +6,8 @@ fetched); rtg's Debian registry is only for rtg's own scratch crates. Building a
 `judge_candidates` judges every test of n replies at once, each reply in a module of its own in the copy of the
 file, with the target function replaced by the judge's mutant schema (rtg_eval.mutation: the same operators and
 schemata as `rtg-eval`, switched at run time by RTG_MUTANT, so the unmutated run is the user's code): one build,
-each error traced to the test item (dropped) or the mutant (unviable) it lies in, one run on the code, one run
-per mutant of the tests that passed.
+each error traced to the test item (fixed where rustc is sure how, else dropped) or the mutant (unviable) it
+lies in, one run on the code, one run per mutant of the tests that passed.
 """
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ from rtg_core.test_items import TestItem
 from rtg_eval.crate import test_verdicts
 from rtg_eval.judge import JudgeConfig, blame, chosen_mutants
 from rtg_eval.mutation import MUTANT_ENV, MUTANT_SWITCH_RS, generate_mutants, render_schema
-from rtg_eval.selection import CandidateJudgement, CandidateTest, Reply, drop_blamed
+from rtg_eval.selection import (LAST_FIX_ROUND, MAX_BUILD_ROUNDS, CandidateJudgement, CandidateTest, Reply,
+                                settle_errors)
 
 CANDIDATE_MODULE = "rtg_candidate_{}"
-MAX_BUILD_ROUNDS = 8
 RUN_JOBS = 2  # test processes at once
 
 _COPY_IGNORE = shutil.ignore_patterns("target", ".git", "node_modules")
@@ -165,7 +165,7 @@ class ScratchWorkspace:
         for reply in own:
             reply.problem = "" if reply.tests else "no test in the reply"
         binaries: list[Path] = []
-        for _ in range(MAX_BUILD_ROUNDS):
+        for build_round in range(MAX_BUILD_ROUNDS):
             live = [r for r in own if not r.problem and any(not t.why for t in r.tests)]
             if not live:
                 break
@@ -197,17 +197,21 @@ class ScratchWorkspace:
                 break
             errors = [d for d in diagnostics if d.level == "error"]
             blamed = False
+            in_replies: dict[str, list[Diagnostic]] = {}
             for error in errors:
                 if error.file is None or error.byte_start is None or Path(error.file) != relative:
                     continue
                 reply = next((r for r in live if any(a <= error.byte_start < b for a, b, _ in spans[r.unit])), None)
                 if reply is not None:
-                    drop_blamed(reply, error, spans[reply.unit])
+                    in_replies.setdefault(reply.unit, []).append(error)
                     blamed = True
                 elif schema and function.start_byte <= error.byte_start < function.start_byte + len(body):
                     _, culprits = blame(schema, error.byte_start, active)
                     active -= culprits
                     blamed = True
+            for reply in live:
+                if reply.unit in in_replies:
+                    settle_errors(reply, in_replies[reply.unit], spans[reply.unit], build_round <= LAST_FIX_ROUND)
             if not blamed and active:
                 active = set()  # the schema or its switch broke the build in a way no mutant owns: no mutants
             elif not blamed:
