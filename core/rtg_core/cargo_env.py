@@ -305,12 +305,10 @@ def _diagnostic(msg: dict) -> Diagnostic:
 
 def _sure_fixes(msg: dict):
     for child in msg.get("children", []):
-        edits = tuple(Edit(s["file_name"], s["byte_start"], s["byte_end"], s["suggested_replacement"])
-                      for s in child.get("spans", []) if s.get("suggested_replacement") is not None)
-        sure = all(s.get("suggestion_applicability") == "MachineApplicable" for s in child.get("spans", [])
-                   if s.get("suggested_replacement") is not None)
-        if edits and sure:
-            yield Fix(child["message"], edits)
+        suggested = [s for s in child.get("spans", []) if s.get("suggested_replacement") is not None]
+        if suggested and all(s.get("suggestion_applicability") == "MachineApplicable" for s in suggested):
+            yield Fix(child["message"], tuple(Edit(s["file_name"], s["byte_start"], s["byte_end"],
+                                                   s["suggested_replacement"]) for s in suggested))
 
 
 def _primary_span(spans: list[dict]) -> dict | None:

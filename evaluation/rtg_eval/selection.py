@@ -269,8 +269,7 @@ def settle_errors(reply: Reply, errors: list[Diagnostic], spans: list[tuple[int,
         test = next((t for t in reply.tests if span and t.item is span[2] and not t.why), None)
         fixes = _fixes_inside(own, span) if rustc_fixes and test else None
         if not fixes or len(test.rustc_fixes) + len(fixes[0]) > MAX_RUSTC_FIXES:
-            for error in own:
-                _drop_blamed(reply, error, spans)
+            _drop_blamed(reply, own[0], span)
             continue
         messages, edits = fixes
         start, _, item = span
@@ -311,11 +310,10 @@ def _owning_span(error: Diagnostic, spans: list[tuple[int, int, TestItem]]) -> t
                 None)
 
 
-def _drop_blamed(reply: Reply, error: Diagnostic, spans: list[tuple[int, int, TestItem]]) -> None:
-    """Drop what rustc's `error` lies in: a test (with the reason), a shared item (its users fail next round), or,
-    outside every item, the whole reply."""
+def _drop_blamed(reply: Reply, error: Diagnostic, span: tuple[int, int, TestItem] | None) -> None:
+    """Drop what rustc's `error` lies in (`span`, its item's): a test (with the reason), a shared item (its users
+    fail next round), or, outside every item, the whole reply."""
     message = error.rendered.strip().splitlines()[0] if error.rendered.strip() else error.message
-    span = _owning_span(error, spans)
     owner = span[2] if span else None
     if owner is None:
         reply.problem = f"does not build: {message}"
