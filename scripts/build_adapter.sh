@@ -19,7 +19,8 @@ shipped=adapters/rtg-qwen2.5-coder-0.5b-testgen
 
 [ -f "$corpus/manifest.json" ] || {
   $bin/rtg-corpus fetch --debian
-  $bin/rtg-corpus build --source "${RTG_CACHE_DIR:-$HOME/.cache/rtg}/debian-crates" --out "$corpus"
+  $bin/rtg-corpus build --source "${RTG_CACHE_DIR:-$HOME/.cache/rtg}/debian-crates" --out "$corpus" \
+    --eval-sets corpus/rtg_corpus/data/eval_sets.json  # the validation, test and holdout every figure is on
 }
 rounds=()
 if [ "${RTG_SELFGEN_FUNCTIONS:-32}" -gt 0 ]; then

@@ -1,6 +1,6 @@
 """Splitting by crate, the holdout's make-up, the training mix weights, and deduplication."""
 from rtg_corpus.filters import TokenCounter, deduplicate, near_duplicates_across
-from rtg_corpus.split import HOLDOUT_CATEGORIES, group_of, mix_weights, split
+from rtg_corpus.split import HOLDOUT_CATEGORIES, EvalSets, group_of, mix_weights, split, split_keeping
 
 
 def _sample(crate: str, n: int, category: str, standalone: bool, source: str = "debian", prop: bool = False):
@@ -61,6 +61,23 @@ def test_split_is_deterministic_per_seed():
     ids = lambda r: [[s["id"] for s in samples] for _, samples in r.items()]
     assert ids(split(_corpus(), seed=7)) == ids(split(_corpus(), seed=7))
     assert ids(split(_corpus(), seed=7)) != ids(split(_corpus(), seed=8))
+
+
+def test_held_out_sets_survive_a_changed_corpus_and_seed():
+    """More standalone samples change what a fresh split holds out; the sets of the earlier split do not move,
+    and every other sample, the other fns of holdout crates aside, trains."""
+    earlier = split(_corpus(), seed=42)
+    widened = [dict(s, metadata=dict(s["metadata"], standalone=True)) for s in _corpus()]
+    assert split(widened, seed=8).holdout != earlier.holdout
+    kept = split_keeping(widened, EvalSets.of(earlier), seed=8)
+    ids = lambda samples: [s["id"] for s in samples]
+    for name in ("validation", "test", "holdout"):
+        assert ids(getattr(kept, name)) == ids(getattr(earlier, name)), name
+    assert kept.holdout_crates == earlier.holdout_crates
+    held = {s["id"] for name, part in kept.items() if name != "train" for s in part}
+    other_holdout_fns = [s for s in widened if group_of(s) in earlier.holdout_crates and s["id"] not in held]
+    assert kept.unused == {"other fns of holdout crates": len(other_holdout_fns)}
+    assert len(kept.train) == len(widened) - len(held) - len(other_holdout_fns)
 
 
 def test_mix_weights_reach_the_property_target():

@@ -397,12 +397,16 @@ def find_test_module(source: str) -> TestModule | None:
 def _string_continuation_rows(code: str) -> set[int]:
     """0-based rows that start inside a multi-line string literal: their leading whitespace is string content."""
     rows: set[int] = set()
-    for node in walk(parse_rust(code).root_node):
+    if '"' not in code:
+        return rows
+    spans_rows = lambda node: node.end_point.row > node.start_point.row  # only those can hold such a string
+    for node in walk(parse_rust(code).root_node, spans_rows):
         if node.type in _STRINGS:
             rows.update(range(node.start_point.row + 1, node.end_point.row + 1))
     return rows
 
 
+@lru_cache(maxsize=8192)  # mining renders the same impl members for many focal fns of a crate
 def reindent(code: str, indent: str) -> str:
     """`code` dedented to its least indented line, then indented by `indent`, keeping relative indentation.
     Continuation lines of multi-line strings are left as they are; blank lines become empty; outer blank lines

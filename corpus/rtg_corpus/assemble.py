@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rtg_core.context import render_impl
+from rtg_core.rust_source import parse_rust, walk
 from rtg_corpus.extract import Focal, Item, Member, TestFn
 
 STD_TRAITS = frozenset({
@@ -22,6 +24,7 @@ STD_TRAITS = frozenset({
     "DivAssign", "Error", "Drop", "Write", "Read", "Sum", "Product", "Future",
 })
 _LOCAL_ROOTS = frozenset({"crate", "super", "self"})
+_COMMENTS = frozenset({"line_comment", "block_comment"})
 
 
 @dataclass
@@ -205,21 +208,29 @@ class TooLarge(ValueError):
     pass
 
 
-def build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: CrateIndex, max_chars: int) -> str:
-    """All the crate items the code and the names its tests use (`wanted`) need, or when those pass `max_chars`,
-    only the focal file's items they name directly (the pair is then rarely standalone). Raises TooLarge when even
-    those do not fit."""
+def build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: CrateIndex,
+                max_chars: int) -> tuple[str, str | None]:
+    """(input, bare). `input`: all the crate items the code and the names its tests use (`wanted`) need, or when
+    those pass `max_chars`, only the focal file's items they name directly (the pair is then rarely standalone).
+    `bare`, only in that case and where it fits: all the items again, without their comments (the focal fn keeps
+    its doc), for the judge to try when `input` does not build. Raises TooLarge when not even `input` fits."""
     try:
-        return _build_input(focal, focal_text, wanted, index, max_chars, shallow=False)
+        return _build_input(focal, focal_text, wanted, index, max_chars, shallow=False, bare=False), None
     except TooLarge:
-        return _build_input(focal, focal_text, wanted, index, max_chars, shallow=True)
+        pass
+    shallow = _build_input(focal, focal_text, wanted, index, max_chars, shallow=True, bare=False)
+    try:
+        return shallow, _build_input(focal, focal_text, wanted, index, max_chars, shallow=False, bare=True)
+    except TooLarge:
+        return shallow, None
 
 
 def _build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: CrateIndex, max_chars: int,
-                 shallow: bool) -> str:
+                 shallow: bool, bare: bool) -> str:
     closure = _close(focal, wanted, index, shallow)
     own_impl = (focal.file, focal.impl_start) if focal.impl_start is not None else None
     order = sorted(closure.items, key=lambda k: (k[0] != focal.file, k))
+    context = without_comments if bare else (lambda text: text)
     parts = []
     for key in order:
         item = closure.items[key]
@@ -230,12 +241,12 @@ def _build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: C
         else:
             text = item.text
         if text:
-            parts.append(text.strip("\n"))
+            parts.append(context(text.strip("\n")))
     if own_impl is not None:
         impl = closure.items[own_impl]
         members = closure.members[own_impl]
         chosen = [m for m in impl.members if m.name in members and m.start != focal.function.start_byte]
-        parts.append(render_impl(impl.header, [m.text for m in chosen] + [focal_text]))
+        parts.append(render_impl(impl.header, [context(m.text) for m in chosen] + [focal_text]))
     else:
         parts.append(focal_text.strip("\n"))
     text = "\n\n".join(parts)
@@ -245,6 +256,42 @@ def _build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: C
     files = [focal.file] + sorted({k[0] for k in closure.items} - {focal.file})
     uses = _wanted_uses([u for file in files for u in index.uses.get(file, [])], names, index.lib_name)
     return localize("\n".join(uses) + ("\n\n" if uses else "") + text, index.lib_name) + "\n"
+
+
+@lru_cache(maxsize=8192)  # the same items go into many pairs of a crate
+def without_comments(text: str) -> str:
+    """`text` without its comments, doc comments included, and without the lines only they filled; unchanged
+    when it does not parse (a recovering parser can read `//` in a string as a comment). Context items' docs are
+    what a pair can best spare: many closures fit the token budget without them."""
+    data = text.encode()
+    tree = parse_rust(data)
+    if tree.root_node.has_error:
+        return text
+    kept, position = [], 0
+    for node in walk(tree.root_node, lambda n: n.type not in _COMMENTS):
+        if node.type not in _COMMENTS:
+            continue
+        start, end = node.start_byte, node.end_byte
+        while end > start and data[end - 1] in b"\r\n":
+            end -= 1  # a line comment's node may hold its line end
+        lead = start
+        while lead > position and data[lead - 1] in b" \t":
+            lead -= 1
+        while end < len(data) and data[end] in b" \t":
+            end += 1
+        first_on_line = lead == 0 or data[lead - 1] == 10
+        last_on_line = end == len(data) or data[end:end + 1] == b"\n" or data[end:end + 2] == b"\r\n"
+        if first_on_line and last_on_line:
+            start = lead  # the whole line goes, its line end too
+            end = data.find(b"\n", end) + 1 or len(data)
+        elif not first_on_line:
+            start = lead  # else code follows on the line and keeps its indentation
+        kept.append(data[position:start])
+        if not first_on_line and not last_on_line:
+            kept.append(b" ")  # `a/* x */b` must not become `ab`
+        position = end
+    kept.append(data[position:])
+    return b"".join(kept).decode()
 
 
 def build_output(tests: list[TestFn], index: CrateIndex) -> tuple[str, frozenset[str]]:

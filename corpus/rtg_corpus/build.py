@@ -10,7 +10,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -24,7 +24,7 @@ from rtg_corpus.crates import CrateSource, discover, is_permissive
 from rtg_corpus.curated import is_curated, load_curated
 from rtg_corpus.filters import NEAR_DUPLICATE_JACCARD, TokenCounter, deduplicate
 from rtg_corpus.mine import MAX_FILE_BYTES, MAX_FOCAL_LINES, Candidate, mine_crate
-from rtg_corpus.split import Splits, mix_weights, split
+from rtg_corpus.split import EvalSets, Splits, mix_weights, split, split_keeping
 from rtg_corpus.verify import verify
 
 AUDIT_FILE = Path(__file__).parent / "data" / "linking_audit.jsonl"
@@ -47,10 +47,12 @@ class BuildConfig:
     verify: bool = True  # judge every pair; off only for quick looks (then nothing is standalone)
     curated: bool = True
     limit: int | None = None  # only the first N crates (sorted by name)
+    eval_sets: Path | None = None  # an earlier build's eval_sets.json: hold out the same samples
 
     def recorded(self) -> dict:
         return {"seed": self.seed, "max_tokens": self.max_tokens, "tokenizer": self.tokenizer,
-                "verify": self.verify, "curated": self.curated, "limit": self.limit}
+                "verify": self.verify, "curated": self.curated, "limit": self.limit,
+                "eval_sets": str(self.eval_sets) if self.eval_sets else None}
 
 
 @dataclass
@@ -142,6 +144,7 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
         clock = now
 
     counter = TokenCounter(config.tokenizer)  # first: a model that is not here stops the build before any work
+    kept_sets = load_eval_sets(config.eval_sets) if config.eval_sets else None
     found, skipped = discover(list(config.sources))
     for name, reason in skipped:
         log(f"skipped {name}: {reason}")
@@ -159,16 +162,17 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
     lap("mine")
 
     curated = load_curated() if config.curated else []
-    pool, tokens, kept = filter_candidates(curated, mined, config, counter, funnel)
+    pool, tokens, kept = filter_candidates(curated, mined, config, counter, funnel, kept_sets)
     lap("filter")
 
     verdicts: dict[str, dict] = {}
     if config.verify:
-        to_judge = [(pool[i].id, pool[i].input, pool[i].output) for i in kept]
-        with tqdm(total=len(to_judge), desc="judging", unit="pair", disable=None) as bar:
-            verdicts = verify(to_judge, progress=bar.update)
-    funnel.append(("standalone (built and passed by the judge)",
-                   sum(1 for i in kept if _is_mined(pool[i]) and verdicts.get(pool[i].id, {}).get("passes"))))
+        verdicts, bare = judge_pairs(pool, tokens, kept, config, counter)
+        funnel.append(("standalone (built and passed by the judge)",
+                       sum(1 for i in kept if _is_mined(pool[i]) and verdicts[pool[i].id]["passes"])))
+        funnel.append(("of which built with their context's comments left out", bare))
+    else:
+        funnel.append(("standalone (built and passed by the judge)", 0))
     lap("judge")
 
     records = []
@@ -179,7 +183,7 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
         source = "curated" if is_curated else ("debian" if crate and crate.debian_package else "directory")
         records.append(record(candidate, source, crate, tokens[i], verdicts.get(candidate.id)))
     records.sort(key=lambda r: r["id"])
-    splits = split(records, config.seed)
+    splits = split(records, config.seed) if kept_sets is None else split_keeping(records, kept_sets, config.seed)
     weights = mix_weights(splits.train)
     for sample in splits.train:
         if sample["property_tests"] and weights["property_weight"]:
@@ -190,24 +194,68 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
     return BuildReport(splits, funnel, skipped, seconds)
 
 
+class EvalSetsError(ValueError):
+    pass
+
+
+EVAL_SETS_FILE = "eval_sets.json"
+
+
+def load_eval_sets(path: Path) -> EvalSets:
+    """An earlier build's eval_sets.json, checked here, before hours of mining and judging."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        fields = ("validation_crates", "test_crates", "holdout_crates", "holdout")
+        if not isinstance(raw, dict) or not all(
+                isinstance(raw.get(f), list) and all(isinstance(x, str) for x in raw[f]) for f in fields):
+            raise ValueError(f"expected lists of strings under {', '.join(fields)}")
+        return EvalSets(*(tuple(raw[f]) for f in fields))
+    except (OSError, ValueError) as exc:
+        raise EvalSetsError(f"cannot hold out the evaluation sets of {path}: {exc}") from exc
+
+
+def judge_pairs(pool: list[Candidate], tokens: list[int], kept: list[int], config: BuildConfig,
+                counter: TokenCounter) -> tuple[dict[str, dict], int]:
+    """Every kept pair judged; one whose input carries only the focal file's items and does not build is judged
+    again with its bare input (all the items, no comments) where that fits the token budget, and takes it when
+    that builds and passes (`pool` and `tokens` are updated). Returns the verdicts and how many took it."""
+    with tqdm(total=len(kept), desc="judging", unit="pair", disable=None) as bar:
+        verdicts = verify([(pool[i].id, pool[i].input, pool[i].output) for i in kept], progress=bar.update)
+    retry = [i for i in kept if pool[i].bare_input is not None and not verdicts[pool[i].id]["passes"]]
+    bare_tokens = {i: counter.count(pool[i].bare_input, pool[i].output) for i in retry}
+    retry = [i for i in retry if bare_tokens[i] <= config.max_tokens]
+    with tqdm(total=len(retry), desc="judging bare inputs", unit="pair", disable=None) as bar:
+        again = verify([(pool[i].id, pool[i].bare_input, pool[i].output) for i in retry], progress=bar.update)
+    took = [i for i in retry if again[pool[i].id]["passes"]]
+    for i in took:
+        pool[i] = replace(pool[i], input=pool[i].bare_input)
+        tokens[i] = bare_tokens[i]
+        verdicts[pool[i].id] = again[pool[i].id]
+    return verdicts, len(took)
+
+
 def _is_mined(candidate: Candidate) -> bool:
     return not is_curated(candidate)
 
 
 def filter_candidates(curated: list[Candidate], mined: list[Candidate], config: BuildConfig, counter: TokenCounter,
-                      funnel: list[tuple[str, int]]) -> tuple[list[Candidate], list[int], list[int]]:
+                      funnel: list[tuple[str, int]], kept_sets: EvalSets | None = None) -> tuple[
+                          list[Candidate], list[int], list[int]]:
     """Licence, token budget, exact and near duplicates. Returns the pool (curated first, so that a mined copy
     of a curated example is the one dropped, then mined pairs by id), each one's tokens and the indices kept;
-    `funnel` gets the mined pairs left after each step."""
+    `funnel` gets the mined pairs left after each step. Of twins, one that `kept_sets` holds out wins, so that no
+    copy of a held-out fn trains."""
     licensed = [c for c in sorted(mined, key=lambda c: c.id) if is_permissive(c.license)]
     funnel.append(("with a permissive licence", len(licensed)))
     pool = curated + licensed
     tokens = [counter.count(c.input, c.output) for c in pool]
     fitting = [i for i, n in enumerate(tokens) if n <= config.max_tokens]
+    if kept_sets is not None:
+        fitting.sort(key=lambda i: not kept_sets.holds(pool[i].id, pool[i].crate))
     mined_fitting = sum(1 for i in fitting if _is_mined(pool[i]))
     funnel.append((f"within {config.max_tokens} tokens", mined_fitting))
     result = deduplicate([pool[i].function_code for i in fitting])
-    kept = [fitting[i] for i in result.kept]
+    kept = sorted(fitting[i] for i in result.kept)
     exact_mined = sum(1 for j in result.exact if _is_mined(pool[fitting[j]]))
     funnel.append(("after exact-duplicate removal", mined_fitting - exact_mined))
     funnel.append(("after near-duplicate removal", sum(1 for i in kept if _is_mined(pool[i]))))
@@ -244,6 +292,9 @@ def write(config: BuildConfig, splits: Splits, funnel, skipped, crates: list[Cra
                   f"{len(splits.train)} / {len(splits.validation)} / {len(splits.test)}"
                   + (" (fewer than the targets; nothing was padded)." if len(splits.train) < 8000 else
                      ", the rest left out as listed below."))
+    if config.eval_sets:
+        split_note += (f" Validation, test and holdout hold out what an earlier build held out "
+                       f"({config.eval_sets}), so that figures measured on them stay comparable.")
     info = {
         "crate_count": len(crates),
         "source_summary": (f"{len(debian)} from Debian's librust-*-dev packages" if debian else "local directories")
@@ -269,4 +320,5 @@ def write(config: BuildConfig, splits: Splits, funnel, skipped, crates: list[Cra
         "counts": {name: len(samples) for name, samples in splits.items()},
     }
     (out / "README.md").write_text(card.render_card(by_name, info), encoding="utf-8")
+    (out / EVAL_SETS_FILE).write_text(json.dumps(asdict(EvalSets.of(splits)), indent=1) + "\n", encoding="utf-8")
     card.write_manifest(out, info, sources)

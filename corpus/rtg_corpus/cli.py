@@ -16,7 +16,7 @@ from pathlib import Path
 from rtg_core.cargo_env import CargoEnvError
 from rtg_core.model import ModelUnavailable
 from rtg_core.sandbox import SandboxUnavailable
-from rtg_corpus.build import BuildConfig, build
+from rtg_corpus.build import BuildConfig, EvalSetsError, build
 from rtg_corpus.fetch import FetchError, default_cache, fetch_debian
 from rtg_corpus.filters import TokenCounter
 from rtg_corpus.mix import MixError, mix
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--limit", type=int, default=None, help="only the first N crates (sorted by name)")
     make.add_argument("--no-verify", action="store_true", help="skip the judge (nothing is then standalone)")
     make.add_argument("--no-curated", action="store_true", help="leave out the hand-curated examples")
+    make.add_argument("--eval-sets", type=Path, default=None, metavar="EVAL_SETS.json",
+                      help="hold out what an earlier build held out (its eval_sets.json), so that figures stay "
+                           "comparable")
 
     selfgen = commands.add_parser("selfgen", help="one expert-iteration round: judge-verified tests the model "
                                   "writes for training functions")
@@ -118,11 +121,11 @@ def _build(args) -> int:
         return 2
     config = BuildConfig(sources=tuple(args.source), out=args.out, seed=args.seed, max_tokens=args.max_tokens,
                          tokenizer=args.tokenizer, jobs=args.jobs, verify=not args.no_verify,
-                         curated=not args.no_curated, limit=args.limit)
+                         curated=not args.no_curated, limit=args.limit, eval_sets=args.eval_sets)
     start = time.monotonic()
     try:
         report = build(config)
-    except (SandboxUnavailable, CargoEnvError, VerifyError, ModelUnavailable) as exc:
+    except (SandboxUnavailable, CargoEnvError, VerifyError, ModelUnavailable, EvalSetsError) as exc:
         print(f"rtg-corpus: {exc}", file=sys.stderr)
         return 3
     counts = ", ".join(f"{name} {len(samples)}" for name, samples in report.splits.items())

@@ -47,6 +47,7 @@ class Candidate:
     category: str
     lines: int
     license: str | None
+    bare_input: str | None = None  # the whole closure without comments, where `input` carries only part of it
 
 
 _TEST_MODULE_DECLARATION = re.compile(r"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;")
@@ -160,7 +161,7 @@ def _candidate(crate: CrateSource, focal: Focal, links: list[Link], index: Crate
         used_blocks = [blocks[int(t.name.rsplit("_", 1)[1]) - 1] for t in tests if t.kind == "doctest"]
         focal_text = strip_doc_examples(focal.text, used_blocks)
         try:
-            input_text, output_text, tests = _render(focal, focal_text, tests, index, max_chars)
+            input_text, bare_text, output_text, tests = _render(focal, focal_text, tests, index, max_chars)
         except TooLarge:
             if len(ranked) == 1:
                 raise
@@ -179,6 +180,7 @@ def _candidate(crate: CrateSource, focal: Focal, links: list[Link], index: Crate
         function=function.qualified_name,
         function_code=localize(focal_text, crate.lib_name).strip("\n") + "\n",
         input=input_text,
+        bare_input=bare_text,
         output=output_text,
         unit_tests=tuple(r for r, t in zip(rendered, tests) if t.kind not in PROPERTY_KINDS),
         property_tests=tuple(r for r, t in zip(rendered, tests) if t.kind in PROPERTY_KINDS),
@@ -215,20 +217,23 @@ def _renamed_clashes(tests: list[TestFn], *names: str) -> list[TestFn]:
 
 
 def _render(focal: Focal, focal_text: str, tests: list[TestFn], index: CrateIndex,
-            max_chars: int) -> tuple[str, str, list[TestFn]]:
-    """(input, output, tests renamed where they clash); TooLarge when the two pass `max_chars`."""
+            max_chars: int) -> tuple[str, str | None, str, list[TestFn]]:
+    """(input, bare input or None, output, tests renamed where they clash); TooLarge when input and output pass
+    `max_chars` (a bare input that does with the output is dropped)."""
     tests = _renamed_clashes(tests, focal.function.name)
     output_text, wanted = build_output(tests, index)
     if len(output_text) >= max_chars:
         raise TooLarge(f"output of {len(output_text)} chars")
-    input_text = build_input(focal, focal_text, wanted, index, max_chars - len(output_text))
-    defined = set(_DEFINED.findall(input_text))
+    input_text, bare_text = build_input(focal, focal_text, wanted, index, max_chars - len(output_text))
+    defined = set(_DEFINED.findall(input_text + (bare_text or "")))
     if any(t.name in defined for t in tests):
         tests = _renamed_clashes(tests, *defined)
         output_text, _ = build_output(tests, index)
     if len(input_text) + len(output_text) > max_chars:
         raise TooLarge(f"{len(input_text) + len(output_text)} chars")
-    return input_text, output_text, tests
+    if bare_text is not None and len(bare_text) + len(output_text) > max_chars:
+        bare_text = None
+    return input_text, bare_text, output_text, tests
 
 
 def _refs(code: str) -> frozenset[str]:

@@ -62,7 +62,58 @@ def split(samples: list[dict], seed: int) -> Splits:
         if target != "train":
             counts[target] += size
         assigned[target].extend(by_group[group])
-    train = assigned["train"] + [s for s in curated if s["id"] not in used_curated]
+    result.train = _train(assigned["train"] + [s for s in curated if s["id"] not in used_curated], rng, result)
+    result.validation = sorted(assigned["validation"], key=lambda s: s["id"])
+    result.test = sorted(assigned["test"], key=lambda s: s["id"])
+    result.holdout = sorted(result.holdout, key=lambda s: (s["metadata"]["category"], s["id"]))
+    result.holdout_crates = sorted(holdout_groups)
+    return result
+
+
+@dataclass(frozen=True)
+class EvalSets:
+    """Which samples a build held out: what a later build needs to hold out the same ones, so that figures
+    measured on them stay comparable. Validation and test are whole crates; the holdout is 100 chosen fns."""
+
+    validation_crates: tuple[str, ...]
+    test_crates: tuple[str, ...]
+    holdout_crates: tuple[str, ...]
+    holdout: tuple[str, ...]  # sample ids
+
+    @classmethod
+    def of(cls, splits: Splits) -> "EvalSets":
+        crates = lambda samples: tuple(sorted({group_of(s) for s in samples}))
+        return cls(crates(splits.validation), crates(splits.test), tuple(splits.holdout_crates),
+                   tuple(sorted(s["id"] for s in splits.holdout)))
+
+    def holds(self, sample_id: str, group: str) -> bool:
+        return sample_id in self.holdout or group in (
+            set(self.validation_crates) | set(self.test_crates) | set(self.holdout_crates))
+
+
+def split_keeping(samples: list[dict], sets: EvalSets, seed: int) -> Splits:
+    """Validation, test and holdout as an earlier build chose them (`sets`); every other sample trains."""
+    rng = random.Random(seed)
+    result = Splits(holdout_crates=list(sets.holdout_crates))
+    validation, test, holdout = set(sets.validation_crates), set(sets.test_crates), set(sets.holdout)
+    train = []
+    for sample in samples:
+        if sample["id"] in holdout:
+            result.holdout.append(sample)
+        elif group_of(sample) in validation:
+            result.validation.append(sample)
+        elif group_of(sample) in test:
+            result.test.append(sample)
+        elif group_of(sample) in sets.holdout_crates:
+            result.unused["other fns of holdout crates"] = result.unused.get("other fns of holdout crates", 0) + 1
+        else:
+            train.append(sample)
+    result.train = _train(train, rng, result)
+    result.holdout.sort(key=lambda s: (s["metadata"]["category"], s["id"]))
+    return result
+
+
+def _train(train: list[dict], rng: random.Random, result: Splits) -> list[dict]:
     if len(train) > TARGETS["train"]:
         # Over the target: curated and standalone samples stay, a seeded sample of the others fills the rest.
         first = sorted((s for s in train if _kept_first(s)), key=lambda s: s["id"])
@@ -70,12 +121,7 @@ def split(samples: list[dict], seed: int) -> Splits:
         room = max(0, TARGETS["train"] - len(first))
         result.unused["train over its target size"] = len(train) - len(first) - min(room, len(others))
         train = first + rng.sample(others, min(room, len(others)))
-    result.train = sorted(train, key=lambda s: s["id"])
-    result.validation = sorted(assigned["validation"], key=lambda s: s["id"])
-    result.test = sorted(assigned["test"], key=lambda s: s["id"])
-    result.holdout = sorted(result.holdout, key=lambda s: (s["metadata"]["category"], s["id"]))
-    result.holdout_crates = sorted(holdout_groups)
-    return result
+    return sorted(train, key=lambda s: s["id"])
 
 
 def _kept_first(sample: dict) -> bool:
