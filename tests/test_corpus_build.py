@@ -93,7 +93,7 @@ def test_loads_with_datasets(corpus):
 
 
 def test_push_checks_the_folder_offline(corpus, tmp_path):
-    assert "README.md" in prepare_push(corpus)
+    assert {"README.md", "eval_sets.json"} <= set(prepare_push(corpus))
     with pytest.raises(PushError, match="no manifest.json"):
         prepare_push(tmp_path)
     tampered = tmp_path / "tampered"
@@ -125,12 +125,13 @@ def test_cli_build_reports_a_missing_source(tmp_path, capsys):
 
 def test_a_build_holds_out_what_an_earlier_build_held_out(corpus, tmp_path):
     """Every build writes its eval_sets.json; a build given one holds out those crates and fns, whatever its own
-    split would be, and of twins keeps the held-out one (textkit's `add`, not mathx's, which sorts first)."""
+    split would be, keeps the held-out one of twins (textkit's `add`, not mathx's, which sorts first), and writes
+    the given sets back whole."""
     written = json.loads((corpus / "eval_sets.json").read_text())
     assert written == {"validation_crates": ["asyncy"], "test_crates": [], "holdout_crates": [], "holdout": []}
     sets = tmp_path / "eval_sets.json"
-    sets.write_text(json.dumps({"validation_crates": [], "test_crates": ["textkit"], "holdout_crates": [],
-                                "holdout": []}))
+    given = {"validation_crates": [], "test_crates": ["gone", "textkit"], "holdout_crates": [], "holdout": []}
+    sets.write_text(json.dumps(given))  # "gone": a crate this build lacks, held out still for the next one
     _build(tmp_path / "kept", eval_sets=sets)
     kept = tmp_path / "kept"
     test_crates = {row["metadata"]["crate"] for row in _rows(kept, "test")}
@@ -143,7 +144,7 @@ def test_a_build_holds_out_what_an_earlier_build_held_out(corpus, tmp_path):
     manifest = json.loads((kept / "manifest.json").read_text())
     assert manifest["config"]["eval_sets"] == str(sets)
     assert "what an earlier build held out" in (kept / "README.md").read_text()
-    assert json.loads((kept / "eval_sets.json").read_text())["test_crates"] == ["textkit"]
+    assert json.loads((kept / "eval_sets.json").read_text()) == given
 
 
 def test_cli_build_reports_evaluation_sets_it_cannot_hold_out(tmp_path, capsys):

@@ -188,7 +188,9 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
     for sample in splits.train:
         if sample["property_tests"] and weights["property_weight"]:
             sample["metadata"]["mix_weight"] = weights["property_weight"]
-    write(config, splits, funnel, skipped + older, crates, curated, weights, counter.method, len(kept))
+    # given sets are written back whole: a crate or fn this build lacks stays held out for the next one
+    write(config, splits, kept_sets or EvalSets.of(splits), funnel, skipped + older, crates, curated, weights,
+          counter.method, len(kept))
     lap("write")
     log("stage seconds: " + ", ".join(f"{k} {v}" for k, v in seconds.items()))
     return BuildReport(splits, funnel, skipped, seconds)
@@ -276,8 +278,8 @@ def read_audit(ids: set[str], path: Path = AUDIT_FILE) -> dict | None:
             "mined_links_correct": sum(1 for v in mined if v["verdict"] == "correct")}
 
 
-def write(config: BuildConfig, splits: Splits, funnel, skipped, crates: list[CrateSource], curated, weights,
-          token_method: str, passed_filters: int) -> None:
+def write(config: BuildConfig, splits: Splits, eval_sets: EvalSets, funnel, skipped, crates: list[CrateSource],
+          curated, weights, token_method: str, passed_filters: int) -> None:
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     by_name = dict(splits.items())
@@ -320,5 +322,5 @@ def write(config: BuildConfig, splits: Splits, funnel, skipped, crates: list[Cra
         "counts": {name: len(samples) for name, samples in splits.items()},
     }
     (out / "README.md").write_text(card.render_card(by_name, info), encoding="utf-8")
-    (out / EVAL_SETS_FILE).write_text(json.dumps(asdict(EvalSets.of(splits)), indent=1) + "\n", encoding="utf-8")
+    (out / EVAL_SETS_FILE).write_text(json.dumps(asdict(eval_sets), indent=1) + "\n", encoding="utf-8")
     card.write_manifest(out, info, sources)

@@ -218,20 +218,22 @@ def _renamed_clashes(tests: list[TestFn], *names: str) -> list[TestFn]:
 
 def _render(focal: Focal, focal_text: str, tests: list[TestFn], index: CrateIndex,
             max_chars: int) -> tuple[str, str | None, str, list[TestFn]]:
-    """(input, bare input or None, output, tests renamed where they clash); TooLarge when input and output pass
-    `max_chars` (a bare input that does with the output is dropped)."""
+    """(input, bare input or None, output, tests renamed where they clash with `input`); TooLarge when input and
+    output pass `max_chars`. A bare input is dropped where it does not fit with the output or defines a test's
+    name: the output is the input's."""
     tests = _renamed_clashes(tests, focal.function.name)
     output_text, wanted = build_output(tests, index)
     if len(output_text) >= max_chars:
         raise TooLarge(f"output of {len(output_text)} chars")
     input_text, bare_text = build_input(focal, focal_text, wanted, index, max_chars - len(output_text))
-    defined = set(_DEFINED.findall(input_text + (bare_text or "")))
+    defined = set(_DEFINED.findall(input_text))
     if any(t.name in defined for t in tests):
         tests = _renamed_clashes(tests, *defined)
         output_text, _ = build_output(tests, index)
     if len(input_text) + len(output_text) > max_chars:
         raise TooLarge(f"{len(input_text) + len(output_text)} chars")
-    if bare_text is not None and len(bare_text) + len(output_text) > max_chars:
+    if bare_text is not None and (len(bare_text) + len(output_text) > max_chars
+                                  or any(t.name in set(_DEFINED.findall(bare_text)) for t in tests)):
         bare_text = None
     return input_text, bare_text, output_text, tests
 

@@ -21,6 +21,7 @@ def prepare_push(out: Path) -> list[str]:
         raise PushError(f"{out} has no manifest.json: build it with `rtg-corpus build --out {out}` first")
     manifest = json.loads(manifest_path.read_text())
     wanted = [f"{name}.jsonl" for name in SPLIT_NAMES] + ["README.md"]
+    wanted += [name for name in ("eval_sets.json",) if name in manifest["files"]]  # builds before 2026-12-04 lack it
     for name in wanted:
         path = out / name
         if not path.is_file():
