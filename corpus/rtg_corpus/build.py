@@ -165,14 +165,11 @@ def build(config: BuildConfig, log: Log = _stderr) -> BuildReport:
     pool, tokens, kept = filter_candidates(curated, mined, config, counter, funnel, kept_sets)
     lap("filter")
 
-    verdicts: dict[str, dict] = {}
-    if config.verify:
-        verdicts, bare = judge_pairs(pool, tokens, kept, config, counter)
-        funnel.append(("standalone (built and passed by the judge)",
-                       sum(1 for i in kept if _is_mined(pool[i]) and verdicts[pool[i].id]["passes"])))
+    verdicts, bare = judge_pairs(pool, tokens, kept, config, counter) if config.verify else ({}, None)
+    funnel.append(("standalone (built and passed by the judge)",
+                   sum(1 for i in kept if _is_mined(pool[i]) and verdicts.get(pool[i].id, {}).get("passes"))))
+    if bare is not None:
         funnel.append(("of which built with their context's comments left out", bare))
-    else:
-        funnel.append(("standalone (built and passed by the judge)", 0))
     lap("judge")
 
     records = []

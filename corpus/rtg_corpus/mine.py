@@ -233,7 +233,7 @@ def _render(focal: Focal, focal_text: str, tests: list[TestFn], index: CrateInde
     if len(input_text) + len(output_text) > max_chars:
         raise TooLarge(f"{len(input_text) + len(output_text)} chars")
     if bare_text is not None and (len(bare_text) + len(output_text) > max_chars
-                                  or any(t.name in set(_DEFINED.findall(bare_text)) for t in tests)):
+                                  or {t.name for t in tests} & set(_DEFINED.findall(bare_text))):
         bare_text = None
     return input_text, bare_text, output_text, tests
 

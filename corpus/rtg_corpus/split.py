@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 HOLDOUT_CATEGORIES = ("stdlib", "async", "generics_lifetimes", "error_handling")
 HOLDOUT_PER_CATEGORY = 25
@@ -86,9 +87,12 @@ class EvalSets:
         return cls(crates(splits.validation), crates(splits.test), tuple(splits.holdout_crates),
                    tuple(sorted(s["id"] for s in splits.holdout)))
 
+    @cached_property
+    def _held_crates(self) -> frozenset[str]:
+        return frozenset(self.validation_crates + self.test_crates + self.holdout_crates)
+
     def holds(self, sample_id: str, group: str) -> bool:
-        return sample_id in self.holdout or group in (
-            set(self.validation_crates) | set(self.test_crates) | set(self.holdout_crates))
+        return group in self._held_crates or sample_id in self.holdout
 
 
 def split_keeping(samples: list[dict], sets: EvalSets, seed: int) -> Splits:
