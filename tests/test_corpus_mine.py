@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rtg_corpus.assemble import without_comments
+from rtg_core.rust_source import without_comments
 from rtg_corpus.crates import discover, is_permissive, read_crate
 from rtg_corpus.extract import doc_blocks, doctest_item
 from rtg_corpus.link import mentions

@@ -74,9 +74,10 @@ def tokenizer():
 
 def test_the_loss_sees_the_answer_and_nothing_of_the_prompt(tokenizer):
     sample = load_corpus(str(CORPUS)).train[0]
-    (example,), dropped = tokenize([sample], tokenizer, 1024)
+    tokenized = tokenize([sample], tokenizer, 1024)
+    (example,) = tokenized.examples
     prompt = tokenizer(chat_prompt(sample.code), add_special_tokens=False)["input_ids"]
-    assert dropped == [] and list(example.input_ids[:len(prompt)]) == prompt
+    assert tokenized.dropped == [] and list(example.input_ids[:len(prompt)]) == prompt
     assert set(example.labels[:len(prompt)]) == {IGNORE}
     trained = [t for t in example.labels if t != IGNORE]
     assert tokenizer.decode(trained) == answer(sample.tests)  # the tests and <|im_end|>, exactly
@@ -85,10 +86,11 @@ def test_the_loss_sees_the_answer_and_nothing_of_the_prompt(tokenizer):
 
 def test_samples_over_the_length_budget_are_dropped_whole_and_counted(tokenizer):
     samples = load_corpus(str(CORPUS)).train
-    lengths = [len(e.input_ids) for e in tokenize(samples, tokenizer, 10_000)[0]]
+    lengths = [len(e.input_ids) for e in tokenize(samples, tokenizer, 10_000).examples]
     budget = sorted(lengths)[len(lengths) // 2]
-    kept, dropped = tokenize(samples, tokenizer, budget)
-    assert len(kept) + len(dropped) == len(samples) and dropped
+    tokenized = tokenize(samples, tokenizer, budget)
+    kept, dropped = tokenized.examples, tokenized.dropped
+    assert len(kept) + len(dropped) == len(samples) and dropped and tokenized.shortened == []
     assert all(len(e.input_ids) <= budget for e in kept) and all(n > budget for _, n in dropped)
 
 

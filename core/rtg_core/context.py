@@ -6,12 +6,14 @@ type's definition and an `impl` block holding the constructors and other public 
 
     function_context(source, function) -> the prompt's code, from the function's own file
     render_impl(header, members) -> `impl … { member; member }`, members indented (the corpus renders with it too)
+    shorter_views(code, function_code) -> the same code shorter, for a training sample over the length limit
 """
 from __future__ import annotations
 
 from tree_sitter import Node
 
-from rtg_core.rust_source import RustFunction, dedented_item, leading_items, node_text, parse_rust, reindent
+from rtg_core.rust_source import (RustFunction, dedented_item, leading_items, node_text, parse_rust, reindent, walk,
+                                  without_comments)
 
 CONTEXT_BUDGET_CHARS = 6000  # past this, other members of the impl keep their signatures only
 ELIDED_BODY = "{ /* … */ }"
@@ -138,3 +140,51 @@ def _impl_members(impl: Node, focal: Node, data: bytes, budget: int) -> list[str
 def _takes_self(function: Node) -> bool:
     parameters = function.child_by_field_name("parameters")
     return parameters is not None and any(p.type == "self_parameter" for p in parameters.named_children)
+
+
+def shorter_views(code: str, function_code: str) -> list[tuple[str, str]]:
+    """`code` shortened in two steps, each view shorter than the last: the context without its comments, then also
+    with the context's fn bodies elided as the server's prompt elides them. The function under test (found by its
+    text, `function_code`) stays whole, doc included. No views when it cannot be found or the code does not parse.
+
+    Training takes the first view that fits its length limit instead of dropping the sample: the tests were
+    verified against the whole code, and the names and signatures a test calls are what the views keep."""
+    views: list[tuple[str, str]] = []  # (what was left out, the view)
+    span = _span_of(code, function_code)
+    if span is None:
+        return views
+    uncommented = without_comments(code, span)
+    if uncommented != code:
+        views.append(("comments", uncommented))
+    span = _span_of(uncommented, function_code)
+    elided = _bodies_elided(uncommented, span) if span is not None else uncommented
+    if elided != uncommented:
+        views.append(("fn bodies", elided))
+    return views
+
+
+def _span_of(code: str, function_code: str) -> tuple[int, int] | None:
+    """The byte span of the last fn in `code` written as `function_code` is (whitespace aside), with its
+    attributes and doc."""
+    tree = parse_rust(code.encode())
+    if tree.root_node.has_error:
+        return None
+    wanted = " ".join(function_code.split())
+    found = None
+    for node in walk(tree.root_node):
+        if node.type == "function_item" and wanted.endswith(" ".join(node_text(node).split())):
+            found = (_start(node), node.end_byte)
+    return found
+
+
+def _bodies_elided(code: str, keep: tuple[int, int]) -> str:
+    data = code.encode()
+    kept, position = [], 0
+    outside = lambda n: n.end_byte <= keep[0] or n.start_byte >= keep[1]
+    for node in walk(parse_rust(data).root_node, lambda n: n.type != "function_item"):
+        body = node.child_by_field_name("body") if node.type == "function_item" and outside(node) else None
+        if body is not None:
+            kept += [data[position:body.start_byte], ELIDED_BODY.encode()]
+            position = body.end_byte
+    kept.append(data[position:])
+    return b"".join(kept).decode()

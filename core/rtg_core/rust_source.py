@@ -357,6 +357,45 @@ def function_at(source: str, byte_offset: int) -> RustFunction | None:
     return None
 
 
+# --- shortening code -----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8192)  # the corpus puts the same context items into many pairs of a crate
+def without_comments(text: str, keep: tuple[int, int] | None = None) -> str:
+    """`text` without its comments, doc comments included, and without the lines only they filled, except those
+    within the byte span `keep`; unchanged when it does not parse (a recovering parser can read `//` in a string
+    as a comment). Context items' docs are what a prompt can best spare."""
+    data = text.encode()
+    tree = parse_rust(data)
+    if tree.root_node.has_error:
+        return text
+    kept, position = [], 0
+    for node in walk(tree.root_node, lambda n: n.type not in _COMMENTS):
+        if node.type not in _COMMENTS or (keep and keep[0] <= node.start_byte and node.end_byte <= keep[1]):
+            continue
+        start, end = node.start_byte, node.end_byte
+        while end > start and data[end - 1] in b"\r\n":
+            end -= 1  # a line comment's node may hold its line end
+        lead = start
+        while lead > position and data[lead - 1] in b" \t":
+            lead -= 1
+        while end < len(data) and data[end] in b" \t":
+            end += 1
+        first_on_line = lead == 0 or data[lead - 1] == 10
+        last_on_line = end == len(data) or data[end:end + 1] == b"\n" or data[end:end + 2] == b"\r\n"
+        if first_on_line and last_on_line:
+            start = lead  # the whole line goes, its line end too
+            end = data.find(b"\n", end) + 1 or len(data)
+        elif not first_on_line:
+            start = lead  # else code follows on the line and keeps its indentation
+        kept.append(data[position:start])
+        if not first_on_line and not last_on_line:
+            kept.append(b" ")  # `a/* x */b` must not become `ab`
+        position = end
+    kept.append(data[position:])
+    return b"".join(kept).decode()
+
+
 # --- test modules -------------------------------------------------------------------------------------------
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from rtg_core.context import render_impl
-from rtg_core.rust_source import parse_rust, walk
+from rtg_core.rust_source import without_comments
 from rtg_corpus.extract import Focal, Item, Member, TestFn
 
 STD_TRAITS = frozenset({
@@ -24,7 +23,6 @@ STD_TRAITS = frozenset({
     "DivAssign", "Error", "Drop", "Write", "Read", "Sum", "Product", "Future",
 })
 _LOCAL_ROOTS = frozenset({"crate", "super", "self"})
-_COMMENTS = frozenset({"line_comment", "block_comment"})
 
 
 @dataclass
@@ -256,42 +254,6 @@ def _build_input(focal: Focal, focal_text: str, wanted: frozenset[str], index: C
     files = [focal.file] + sorted({k[0] for k in closure.items} - {focal.file})
     uses = _wanted_uses([u for file in files for u in index.uses.get(file, [])], names, index.lib_name)
     return localize("\n".join(uses) + ("\n\n" if uses else "") + text, index.lib_name) + "\n"
-
-
-@lru_cache(maxsize=8192)  # the same items go into many pairs of a crate
-def without_comments(text: str) -> str:
-    """`text` without its comments, doc comments included, and without the lines only they filled; unchanged
-    when it does not parse (a recovering parser can read `//` in a string as a comment). Context items' docs are
-    what a pair can best spare: many closures fit the token budget without them."""
-    data = text.encode()
-    tree = parse_rust(data)
-    if tree.root_node.has_error:
-        return text
-    kept, position = [], 0
-    for node in walk(tree.root_node, lambda n: n.type not in _COMMENTS):
-        if node.type not in _COMMENTS:
-            continue
-        start, end = node.start_byte, node.end_byte
-        while end > start and data[end - 1] in b"\r\n":
-            end -= 1  # a line comment's node may hold its line end
-        lead = start
-        while lead > position and data[lead - 1] in b" \t":
-            lead -= 1
-        while end < len(data) and data[end] in b" \t":
-            end += 1
-        first_on_line = lead == 0 or data[lead - 1] == 10
-        last_on_line = end == len(data) or data[end:end + 1] == b"\n" or data[end:end + 2] == b"\r\n"
-        if first_on_line and last_on_line:
-            start = lead  # the whole line goes, its line end too
-            end = data.find(b"\n", end) + 1 or len(data)
-        elif not first_on_line:
-            start = lead  # else code follows on the line and keeps its indentation
-        kept.append(data[position:start])
-        if not first_on_line and not last_on_line:
-            kept.append(b" ")  # `a/* x */b` must not become `ab`
-        position = end
-    kept.append(data[position:])
-    return b"".join(kept).decode()
 
 
 def build_output(tests: list[TestFn], index: CrateIndex) -> tuple[str, frozenset[str]]:

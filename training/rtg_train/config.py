@@ -36,6 +36,7 @@ class ModelConfig:
 class DataConfig:
     path: str = "data/corpus"  # a directory with train.jsonl + validation.jsonl, or a hub dataset id
     max_seq_length: int = 1024  # prompt + tests tokens; longer samples are dropped, never truncated, and counted
+    shorten_long_prompts: bool = False  # ... unless a shorter view of their code fits (context comments, fn bodies)
     proptest_share_min: float = 0.20  # the proptest share of the training mix, by weighting (spec §3) ...
     proptest_share_max: float = 0.25  # ... outside [min, max] samples are drawn with weights that aim at the middle
     proptest_max_repeats: float = 4.0  # ... but a property is drawn at most this often per epoch (on average)

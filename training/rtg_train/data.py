@@ -5,6 +5,9 @@
   (prompt tokens are labelled -100), so the model learns to answer, not to echo the system prompt.
 - Length rule: a sample whose prompt + answer exceeds `max_seq_length` is dropped, never truncated (a cut-off
   test would teach the model to stop mid-function, a cut-off prompt to test code it cannot see); drops are counted.
+  With `data.shorten_long_prompts`, such a sample first tries the shorter views of its code
+  (`rtg_core.context.shorter_views`: the context's comments off, then its fn bodies elided), and the first that
+  fits replaces its prompt; those are counted too.
 - Mix: when the proptest share lies outside [min, max], each epoch draws its samples with replacement, weighted
   so that the expected share is the middle of the range, but no property is drawn more than
   `data.proptest_max_repeats` times an epoch on average; otherwise an epoch is a plain permutation.
@@ -19,6 +22,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from rtg_core.context import shorter_views
 from rtg_core.files import file_sha256
 from rtg_core.prompt import answer, chat_prompt
 
@@ -36,6 +40,7 @@ class Sample:
     code: str
     tests: str
     is_proptest: bool
+    function_code: str | None = None  # the function under test as written in `code`; None: not known
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ def sample_from_record(record: dict) -> Sample:
         raise ValueError("`input` and `output` must be strings")
     metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
     kinds = metadata.get("test_kinds") or []
-    return Sample(str(record["id"]), record["input"], record["output"], "proptest" in kinds)
+    function_code = record.get("function_code") if isinstance(record.get("function_code"), str) else None
+    return Sample(str(record["id"]), record["input"], record["output"], "proptest" in kinds, function_code)
 
 
 def read_jsonl(path: Path) -> list[Sample]:
@@ -132,18 +138,35 @@ def _load_hub_dataset(dataset_id: str) -> tuple[dict[str, list[Sample]], dict[st
     return splits, hashes
 
 
-def tokenize(samples: list[Sample], tokenizer, max_seq_length: int) -> tuple[list[Example], list[tuple[str, int]]]:
-    """Masked examples, and the (id, length) of each sample dropped for exceeding `max_seq_length`."""
-    examples, dropped = [], []
+@dataclass(frozen=True)
+class Tokenized:
+    examples: list[Example]
+    shortened: list[tuple[str, str]]  # (id, what its view left out of the code: "comments" or "fn bodies")
+    dropped: list[tuple[str, int]]  # (id, tokens of its shortest form): still longer than max_seq_length
+
+
+def tokenize(samples: list[Sample], tokenizer, max_seq_length: int, shorten: bool = False) -> Tokenized:
+    """Masked examples; with `shorten`, a sample over `max_seq_length` takes the first shorter view of its code
+    that fits, and only a sample none fits is dropped."""
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]
+    result = Tokenized([], [], [])
     for sample in samples:
-        prompt = tokenizer(chat_prompt(sample.code), add_special_tokens=False)["input_ids"]
-        reply = tokenizer(answer(sample.tests), add_special_tokens=False)["input_ids"]
+        reply = encode(answer(sample.tests))
+        prompt = encode(chat_prompt(sample.code))
+        left_out = None
+        if len(prompt) + len(reply) > max_seq_length and shorten and sample.function_code:
+            for left_out, code in shorter_views(sample.code, sample.function_code):
+                prompt = encode(chat_prompt(code))
+                if len(prompt) + len(reply) <= max_seq_length:
+                    break
         if len(prompt) + len(reply) > max_seq_length:
-            dropped.append((sample.id, len(prompt) + len(reply)))
+            result.dropped.append((sample.id, len(prompt) + len(reply)))
             continue
-        examples.append(Example(sample.id, tuple(prompt + reply), (IGNORE,) * len(prompt) + tuple(reply),
-                                sample.is_proptest))
-    return examples, dropped
+        if left_out:
+            result.shortened.append((sample.id, left_out))
+        result.examples.append(Example(sample.id, tuple(prompt + reply), (IGNORE,) * len(prompt) + tuple(reply),
+                                       sample.is_proptest))
+    return result
 
 
 @dataclass(frozen=True)

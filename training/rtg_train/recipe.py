@@ -19,6 +19,7 @@ import resource
 import sys
 import time
 import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -201,18 +202,26 @@ class TrainingData:
     total_steps: int
     pad_id: int
     dropped: dict[str, int]
+    shortened: dict[str, int]
 
 
 def setup_data(corpus: Corpus, tokenizer, settings: DataConfig, schedule: TrainSettings, seed: int,
                world_size: int) -> TrainingData:
-    train, dropped_train = tokenize(corpus.train, tokenizer, settings.max_seq_length)
-    validation, dropped_val = tokenize(corpus.validation, tokenizer, settings.max_seq_length)
-    for split, dropped, kept in (("training", dropped_train, train), ("validation", dropped_val, validation)):
-        if dropped:
+    splits = {split: tokenize(samples, tokenizer, settings.max_seq_length, settings.shorten_long_prompts)
+              for split, samples in (("training", corpus.train), ("validation", corpus.validation))}
+    for split, tokenized in splits.items():
+        if tokenized.shortened:
+            kinds = Counter(left_out for _, left_out in tokenized.shortened)
+            log.info("shortened %d %s samples to fit data.max_seq_length=%d tokens: %s", len(tokenized.shortened),
+                     split, settings.max_seq_length, ", ".join(f"{n} without their context's {kind}"
+                                                               for kind, n in sorted(kinds.items())))
+        if tokenized.dropped:
+            dropped = tokenized.dropped
             log.info("dropped %d of %d %s samples longer than data.max_seq_length=%d tokens (longest %d): %s",
-                     len(dropped), len(dropped) + len(kept), split, settings.max_seq_length,
+                     len(dropped), len(dropped) + len(tokenized.examples), split, settings.max_seq_length,
                      max(n for _, n in dropped), ", ".join(i for i, _ in dropped[:5]) + (" ..." if len(dropped) > 5
                                                                                        else ""))
+    train, validation = splits["training"].examples, splits["validation"].examples
     if not train:
         raise ConfigError(f"every training sample is longer than data.max_seq_length={settings.max_seq_length} "
                           "tokens; raise it")
@@ -235,7 +244,9 @@ def setup_data(corpus: Corpus, tokenizer, settings: DataConfig, schedule: TrainS
     steps = total_steps(len(train), per_step, schedule.epochs, schedule.max_steps)
     pad_id = tokenizer.pad_token_id
     return TrainingData(train, validation, DataOrder(weights, mix.weighted, seed, per_step), mix, steps, pad_id,
-                        {"train": len(dropped_train), "validation": len(dropped_val)})
+                        {"train": len(splits["training"].dropped), "validation": len(splits["validation"].dropped)},
+                        {"train": len(splits["training"].shortened),
+                         "validation": len(splits["validation"].shortened)})
 
 
 def setup_model(model_dir: Path, device: DeviceChoice, settings: ModelConfig, lora: LoraSettings):
@@ -650,6 +661,7 @@ def save_results(config: TrainConfig, state: TrainerState, data: TrainingData, m
         "trainable_parameters": trainable,
         "parameters": total,
         "dropped_samples": data.dropped,
+        "shortened_samples": data.shortened,
         "git_commit": files.lock["git_commit"],
         "config_hash": config.hash(),
         "adapter_sha256": adapters.get("checkpoints/best/" + ckpt.ADAPTER_WEIGHTS),
