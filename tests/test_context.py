@@ -1,7 +1,7 @@
 """The prompt's code for a function: one before/after fixture per rule of rtg_core.context."""
 from __future__ import annotations
 
-from rtg_core.context import function_context, render_impl
+from rtg_core.context import function_context, render_impl, shorter_views
 from rtg_core.rust_source import functions
 from rust_fixtures import rust
 
@@ -140,3 +140,70 @@ def test_a_method_loses_its_impl_indentation_but_not_its_string_content():
               "        \"top\n        bottom\"\n    }\n}\n")
     context = context_of("Banner::text", source)
     assert "    pub fn text(&self) -> &'static str {\n        \"top\n        bottom\"\n    }" in context
+
+
+# --- shorter views of a training sample's code ------------------------------------------------------------------
+
+COUNTER = rust("""
+    /// A counter.
+    pub struct Counter {
+        n: u32, // never negative
+    }
+
+    impl Counter {
+        /// Starts at zero.
+        pub fn new() -> Self {
+            Counter { n: 0 } /* zero */
+        }
+
+        /// Adds one.
+        pub fn bump(&mut self) -> u32 {
+            // wraps at the top
+            self.n = self.n.wrapping_add(1);
+            self.n
+        }
+    }
+""")
+BUMP = """/// Adds one.
+pub fn bump(&mut self) -> u32 {
+    // wraps at the top
+    self.n = self.n.wrapping_add(1);
+    self.n
+}"""
+
+
+def test_the_views_leave_out_the_contexts_comments_then_its_fn_bodies_but_never_the_function_under_test():
+    (first, uncommented), (second, elided) = shorter_views(COUNTER, BUMP)
+    assert (first, second) == ("comments", "fn bodies")
+    assert uncommented == rust("""
+        pub struct Counter {
+            n: u32,
+        }
+
+        impl Counter {
+            pub fn new() -> Self {
+                Counter { n: 0 }
+            }
+
+            /// Adds one.
+            pub fn bump(&mut self) -> u32 {
+                // wraps at the top
+                self.n = self.n.wrapping_add(1);
+                self.n
+            }
+        }
+    """)
+    assert elided == uncommented.replace("-> Self {\n        Counter { n: 0 }\n    }", "-> Self { /* … */ }")
+    assert len(COUNTER) > len(uncommented) > len(elided)
+
+
+def test_code_without_comments_has_only_the_elided_view_and_a_body_shorter_than_its_elision_stays():
+    code = ("pub fn zero() -> u32 { 0 }\n\npub fn one() -> u32 {\n    zero() + 1\n}\n\n"
+            "pub fn two() -> u32 {\n    one() + one()\n}\n")
+    assert shorter_views(code, "pub fn two() -> u32 {\n    one() + one()\n}") == [("fn bodies", (
+        "pub fn zero() -> u32 { 0 }\n\npub fn one() -> u32 { /* … */ }\n\npub fn two() -> u32 {\n    one() + one()\n}\n"))]
+
+
+def test_no_views_when_the_function_is_not_in_the_code_or_the_code_does_not_parse():
+    assert shorter_views(COUNTER, "pub fn reset(&mut self) {\n    self.n = 0;\n}") == []
+    assert shorter_views(COUNTER + "\nfn broken( {\n", BUMP) == []

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 import yaml
 from transformers import Qwen2Config
 
+from rtg_core.context import shorter_views
 from rtg_core.prompt import answer, chat_prompt
 from rtg_core.tiny_qwen2 import train_tokenizer
 from rtg_train import checkpoint as ckpt
@@ -92,6 +93,29 @@ def test_samples_over_the_length_budget_are_dropped_whole_and_counted(tokenizer)
     kept, dropped = tokenized.examples, tokenized.dropped
     assert len(kept) + len(dropped) == len(samples) and dropped and tokenized.shortened == []
     assert all(len(e.input_ids) <= budget for e in kept) and all(n > budget for _, n in dropped)
+
+
+def test_a_sample_over_the_budget_trains_on_the_first_shorter_view_that_fits(tokenizer):
+    helper = ("/// Doubles.\n/// Twice the value, as documented at length.\npub fn double(x: u32) -> u32 {\n"
+              "    let twice = x.checked_mul(2);\n    twice.expect(\"no overflow\")\n}\n")
+    focal = "/// Four times.\npub fn quadruple(x: u32) -> u32 {\n    double(double(x))\n}"
+    sample = Sample("q", helper + "\n" + focal + "\n", "#[test]\nfn four() {\n    assert_eq!(quadruple(1), 4);\n}",
+                    False, focal)
+    (_, uncommented), _ = shorter_views(sample.code, focal)
+    fits = len(tokenizer(chat_prompt(uncommented) + answer(sample.tests), add_special_tokens=False)["input_ids"])
+    assert len(tokenizer(chat_prompt(sample.code) + answer(sample.tests), add_special_tokens=False)["input_ids"]) > fits
+    kept = tokenize([sample], tokenizer, fits, shorten=True)
+    assert kept.shortened == [("q", "comments")] and kept.dropped == []
+    prompt = tokenizer(chat_prompt(uncommented), add_special_tokens=False)["input_ids"]
+    assert list(kept.examples[0].input_ids[:len(prompt)]) == prompt and "/// Four times." in uncommented
+    whole = len(tokenize([sample], tokenizer, 10_000).examples[0].input_ids)
+    assert tokenize([sample], tokenizer, fits).dropped == [("q", whole)]  # shortening is opt-in
+    (_, elided), = [v for v in shorter_views(sample.code, focal) if v[0] == "fn bodies"]
+    shortest = len(tokenizer(chat_prompt(elided) + answer(sample.tests), add_special_tokens=False)["input_ids"])
+    assert tokenize([sample], tokenizer, fits - 1, shorten=True).shortened == [("q", "fn bodies")]
+    assert tokenize([sample], tokenizer, shortest - 1, shorten=True).dropped == [("q", shortest)]
+    unknown = Sample("u", sample.code, sample.tests, False)  # no function_code: nothing to keep whole
+    assert [i for i, _ in tokenize([unknown], tokenizer, fits, shorten=True).dropped] == ["u"]
 
 
 def test_the_proptest_share_is_weighted_into_range_only_when_outside_it():

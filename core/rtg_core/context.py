@@ -183,7 +183,7 @@ def _bodies_elided(code: str, keep: tuple[int, int]) -> str:
     outside = lambda n: n.end_byte <= keep[0] or n.start_byte >= keep[1]
     for node in walk(parse_rust(data).root_node, lambda n: n.type != "function_item"):
         body = node.child_by_field_name("body") if node.type == "function_item" and outside(node) else None
-        if body is not None:
+        if body is not None and body.end_byte - body.start_byte > len(ELIDED_BODY.encode()):  # else it grows
             kept += [data[position:body.start_byte], ELIDED_BODY.encode()]
             position = body.end_byte
     kept.append(data[position:])
