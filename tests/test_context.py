@@ -201,7 +201,18 @@ def test_code_without_comments_has_only_the_elided_view_and_a_body_shorter_than_
     code = ("pub fn zero() -> u32 { 0 }\n\npub fn one() -> u32 {\n    zero() + 1\n}\n\n"
             "pub fn two() -> u32 {\n    one() + one()\n}\n")
     assert shorter_views(code, "pub fn two() -> u32 {\n    one() + one()\n}") == [("fn bodies", (
-        "pub fn zero() -> u32 { 0 }\n\npub fn one() -> u32 { /* … */ }\n\npub fn two() -> u32 {\n    one() + one()\n}\n"))]
+        "pub fn zero() -> u32 { 0 }\n\npub fn one() -> u32 { /* … */ }\n\n"
+        "pub fn two() -> u32 {\n    one() + one()\n}\n"))]
+
+
+def test_the_function_under_test_is_matched_whole_and_keeps_its_place_when_a_twin_differs_by_a_comment():
+    focal = "/// Doubles.\npub fn f(x: u32) -> u32 {\n    x * 2 + 0\n}"
+    twins = ("pub mod other {\n    fn f(x: u32) -> u32 {\n        x * 2 + 0\n    }\n\n"  # its tail is the focal's
+             "    /// Doubles.\n    pub fn f(x: u32) -> u32 {\n        // but differs by a comment\n"
+             "        x * 2 + 0\n    }\n}\n")
+    (_, uncommented), (_, elided) = shorter_views(focal + "\n\n" + twins, focal)
+    assert uncommented.startswith(focal) and elided.startswith(focal)  # the whole match, not a later twin
+    assert elided.count("{ /* … */ }") == 2
 
 
 def test_no_views_when_the_function_is_not_in_the_code_or_the_code_does_not_parse():

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from rtg_core.rust_source import (RustFunction, dedented_item, leading_items, node_text, parse_rust, reindent, walk,
-                                  without_comments)
+from rtg_core.rust_source import (RustFunction, comments_removed, dedented_item, leading_items, node_text, parse_rust,
+                                  reindent, walk)
 
 CONTEXT_BUDGET_CHARS = 6000  # past this, other members of the impl keep their signatures only
 ELIDED_BODY = "{ /* … */ }"
@@ -144,8 +144,9 @@ def _takes_self(function: Node) -> bool:
 
 def shorter_views(code: str, function_code: str) -> list[tuple[str, str]]:
     """`code` shortened in two steps, each view shorter than the last: the context without its comments, then also
-    with the context's fn bodies elided as the server's prompt elides them. The function under test (found by its
-    text, `function_code`) stays whole, doc included. No views when it cannot be found or the code does not parse.
+    with the bodies of the context's fns elided (any fn's, where rtg-serve's prompt elides only an impl's other
+    members past its budget). The function under test, found as the fn whose text with its doc and attributes is
+    `function_code` (whitespace aside), stays whole. No views when it is not there or the code does not parse.
 
     Training takes the first view that fits its length limit instead of dropping the sample: the tests were
     verified against the whole code, and the names and signatures a test calls are what the views keep."""
@@ -153,26 +154,26 @@ def shorter_views(code: str, function_code: str) -> list[tuple[str, str]]:
     span = _span_of(code, function_code)
     if span is None:
         return views
-    uncommented = without_comments(code, span)
+    uncommented, span = comments_removed(code, span)
     if uncommented != code:
         views.append(("comments", uncommented))
-    span = _span_of(uncommented, function_code)
-    elided = _bodies_elided(uncommented, span) if span is not None else uncommented
+    elided = _bodies_elided(uncommented, span)
     if elided != uncommented:
         views.append(("fn bodies", elided))
     return views
 
 
 def _span_of(code: str, function_code: str) -> tuple[int, int] | None:
-    """The byte span of the last fn in `code` written as `function_code` is (whitespace aside), with its
-    attributes and doc."""
-    tree = parse_rust(code.encode())
+    """The byte span of the last fn in `code` that is `function_code` (whitespace aside), doc and attributes
+    included."""
+    data = code.encode()
+    tree = parse_rust(data)
     if tree.root_node.has_error:
         return None
-    wanted = " ".join(function_code.split())
+    wanted = function_code.split()
     found = None
     for node in walk(tree.root_node):
-        if node.type == "function_item" and wanted.endswith(" ".join(node_text(node).split())):
+        if node.type == "function_item" and data[_start(node):node.end_byte].decode().split() == wanted:
             found = (_start(node), node.end_byte)
     return found
 

@@ -361,15 +361,21 @@ def function_at(source: str, byte_offset: int) -> RustFunction | None:
 
 
 @lru_cache(maxsize=8192)  # the corpus puts the same context items into many pairs of a crate
-def without_comments(text: str, keep: tuple[int, int] | None = None) -> str:
-    """`text` without its comments, doc comments included, and without the lines only they filled, except those
-    within the byte span `keep`; unchanged when it does not parse (a recovering parser can read `//` in a string
-    as a comment). Context items' docs are what a prompt can best spare."""
+def without_comments(text: str) -> str:
+    """`text` without its comments, doc comments included, and without the lines only they filled; unchanged when
+    it does not parse (a recovering parser can read `//` in a string as a comment). Context items' docs are what
+    a prompt can best spare."""
+    return comments_removed(text)[0]
+
+
+def comments_removed(text: str, keep: tuple[int, int] | None = None) -> tuple[str, tuple[int, int] | None]:
+    """`without_comments`, sparing the comments within the byte span `keep`; with where that span lies in the
+    result."""
     data = text.encode()
     tree = parse_rust(data)
     if tree.root_node.has_error:
-        return text
-    kept, position = [], 0
+        return text, keep
+    kept, position, shift = [], 0, 0
     for node in walk(tree.root_node, lambda n: n.type not in _COMMENTS):
         if node.type not in _COMMENTS or (keep and keep[0] <= node.start_byte and node.end_byte <= keep[1]):
             continue
@@ -391,9 +397,11 @@ def without_comments(text: str, keep: tuple[int, int] | None = None) -> str:
         kept.append(data[position:start])
         if not first_on_line and not last_on_line:
             kept.append(b" ")  # `a/* x */b` must not become `ab`
+        if keep and end <= keep[0]:
+            shift += end - start - (not first_on_line and not last_on_line)
         position = end
     kept.append(data[position:])
-    return b"".join(kept).decode()
+    return b"".join(kept).decode(), (keep[0] - shift, keep[1] - shift) if keep else None
 
 
 # --- test modules -------------------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def _load_hub_dataset(dataset_id: str) -> tuple[dict[str, list[Sample]], dict[st
 class Tokenized:
     examples: list[Example]
     shortened: list[tuple[str, str]]  # (id, what its view left out of the code: "comments" or "fn bodies")
-    dropped: list[tuple[str, int]]  # (id, tokens of its shortest form): still longer than max_seq_length
+    dropped: list[tuple[str, int]]  # (id, tokens of the last form tried): still longer than max_seq_length
 
 
 def tokenize(samples: list[Sample], tokenizer, max_seq_length: int, shorten: bool = False) -> Tokenized:
@@ -154,7 +154,7 @@ def tokenize(samples: list[Sample], tokenizer, max_seq_length: int, shorten: boo
         reply = encode(answer(sample.tests))
         prompt = encode(chat_prompt(sample.code))
         left_out = None
-        if len(prompt) + len(reply) > max_seq_length and shorten and sample.function_code:
+        if len(prompt) + len(reply) > max_seq_length >= len(reply) and shorten and sample.function_code:
             for left_out, code in shorter_views(sample.code, sample.function_code):
                 prompt = encode(chat_prompt(code))
                 if len(prompt) + len(reply) <= max_seq_length:
