@@ -9,7 +9,8 @@ greedy, n = 1, no loops, on the CPU: its replies to the whole prompts. A functio
 run's max_new_tokens of the adapter's training length (data.max_seq_length) is asked again, on the same base model
 with the same settings, with the first shorter view that leaves them, else the shortest. Its new reply replaces its recorded one in a replay of the run, which `rtg-eval --backend replay` judges
 against the whole code as before; prints compile and pass, recorded vs shortened, for those functions and the set.
-The other functions' replies are the recorded ones, so only the shortened prompts differ.
+The other functions' replies are the recorded ones, so only the shortened prompts differ. A finished OUT/judged run
+is read, not generated and judged again.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def shortened_prompts(records: list[dict], count_tokens, budget: int) -> dict[st
 
 
 def rates(verdicts: dict[str, dict], ids: list[str]) -> str:
-    compiled = sum(verdicts[i]["compiles"] for i in ids)
+    """As rtg-eval's compile and pass rates count them: a reply with no test in it compiles nothing."""
+    compiled = sum(verdicts[i]["compiles"] and bool(verdicts[i]["tests_total"]) for i in ids)
     passed = sum(verdicts[i]["passes"] for i in ids)
     return f"compile {compiled}/{len(ids)}, pass {passed}/{len(ids)}"
 
@@ -72,24 +74,24 @@ def main() -> int:
     print(f"{len(chosen)} of {len(records)} prompts pass {budget} tokens and have a shorter view: "
           f"{kinds.count('comments')} without comments, {kinds.count('fn bodies')} without fn bodies", file=sys.stderr)
 
-    backend = LocalBackend(base_model, adapter=args.adapter, device="cpu", load_in_4bit=False)
-    wholes = list(chosen)
-    replies = backend.complete([chosen[w][1] for w in wholes], max_new_tokens)
-    new = {prompt_sha256(w): reply for w, reply in zip(wholes, replies)}
-    records_out = [ReplayRecord(r.prompt_sha256, new[r.prompt_sha256].text, new[r.prompt_sha256].seconds,
-                                new[r.prompt_sha256].new_tokens) if r.prompt_sha256 in new and r.seed is None
-                   and r.candidate == 0 else r for r in read_replay(args.recorded / "replay.jsonl")]
-    args.out.mkdir(parents=True, exist_ok=True)
-    replay = args.out / "replay.jsonl"
-    replay.write_text("".join(json.dumps(r.to_json()) + "\n" for r in records_out))
-    judged = args.out / "judged"
-    command = [str(ROOT / ".venv" / "bin" / "rtg-eval"), "--adapter", str(args.adapter), "--test-set",
-               str(args.test_set), "--output", str(judged), "--candidates", "1", "--max-new-tokens",
-               str(max_new_tokens), "--no-gates", "--no-verdict", "--backend", "replay", "--replay", str(replay)]
-    command += [] if settings["salvage"] else ["--no-salvage"]
-    command += [] if settings["repairs"] else ["--no-repairs"]
-    if subprocess.run(command, cwd=ROOT).returncode not in (0, 4):
-        raise SystemExit("prompt_shortening: rtg-eval failed")
+    wholes, judged = list(chosen), args.out / "judged"
+    if not (judged / "metrics.json").is_file():  # a finished run is read, not generated and judged again
+        backend = LocalBackend(base_model, adapter=args.adapter, device="cpu", load_in_4bit=False)
+        replies = backend.complete([chosen[w][1] for w in wholes], max_new_tokens)
+        new = {prompt_sha256(w): reply for w, reply in zip(wholes, replies)}
+        records_out = [ReplayRecord(r.prompt_sha256, new[r.prompt_sha256].text, new[r.prompt_sha256].seconds,
+                                    new[r.prompt_sha256].new_tokens) if r.prompt_sha256 in new and r.seed is None
+                       and r.candidate == 0 else r for r in read_replay(args.recorded / "replay.jsonl")]
+        args.out.mkdir(parents=True, exist_ok=True)
+        replay = args.out / "replay.jsonl"
+        replay.write_text("".join(json.dumps(r.to_json()) + "\n" for r in records_out))
+        command = [str(ROOT / ".venv" / "bin" / "rtg-eval"), "--adapter", str(args.adapter), "--test-set",
+                   str(args.test_set), "--output", str(judged), "--candidates", "1", "--max-new-tokens",
+                   str(max_new_tokens), "--no-gates", "--no-verdict", "--backend", "replay", "--replay", str(replay)]
+        command += [] if settings["salvage"] else ["--no-salvage"]
+        command += [] if settings["repairs"] else ["--no-repairs"]
+        if subprocess.run(command, cwd=ROOT, stdout=sys.stderr).returncode not in (0, 4):
+            raise SystemExit("prompt_shortening: rtg-eval failed")
 
     def verdicts(run: Path) -> dict[str, dict]:
         return {v["id"]: v for v in map(json.loads, (run / "samples.jsonl").read_text().splitlines())}
