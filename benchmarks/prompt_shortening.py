@@ -2,15 +2,16 @@
 (`rtg_core.context.shorter_views`: the context's comments left out, then its fn bodies elided)?
 
     .venv/bin/python benchmarks/prompt_shortening.py --adapter DIR --test-set data/corpus/holdout.jsonl \\
-        --recorded eval_results/shortened-vs-base/holdout/n=1/adapter --out eval_results/prompt-shortening
+        --recorded eval_results/shipped-vs-base/holdout/n=1/adapter --out eval_results/prompt-shortening
 
 `--recorded` is an `rtg-eval` run of that adapter (a published folder, with its training_config.yaml) on that set,
 greedy, n = 1, no loops, on the CPU: its replies to the whole prompts. A function whose prompt leaves fewer than the
 run's max_new_tokens of the adapter's training length (data.max_seq_length) is asked again, on the same base model
-with the same settings, with the first shorter view that leaves them, else the shortest. Its new reply replaces its recorded one in a replay of the run, which `rtg-eval --backend replay` judges
-against the whole code as before; prints compile and pass, recorded vs shortened, for those functions and the set.
-The other functions' replies are the recorded ones, so only the shortened prompts differ. A finished OUT/judged run
-is read, not generated and judged again.
+with the same settings, with the first shorter view that leaves them, else the shortest. Its new reply replaces
+its recorded one in a replay of the run, which `rtg-eval --backend replay` judges against the whole code as before;
+prints compile and pass, recorded vs shortened, for those functions and the set. The other functions' replies are
+the recorded ones, so only the shortened prompts differ. A finished OUT/judged run is read, not generated and
+judged again.
 """
 from __future__ import annotations
 
@@ -58,6 +59,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
+    for needed, what in ((args.recorded / "metrics.json", "an rtg-eval output directory (--recorded)"),
+                         (args.recorded / "replay.jsonl", "an rtg-eval output directory (--recorded)"),
+                         (args.adapter / "training_config.yaml",
+                          "a published adapter folder (rtg-train publish EXPERIMENT --prepare-only)"),
+                         (args.test_set, "the test set (--test-set)")):
+        if not needed.is_file():
+            raise SystemExit(f"prompt_shortening: {needed} is missing: expected {what}")
     recorded = json.loads((args.recorded / "metrics.json").read_text())
     settings, model = recorded["settings"], recorded["model"]
     if (settings["candidates"], settings["repair"], settings["kill_survivors"], settings["limit"]) != (1, 0, 0, None) \
@@ -78,10 +86,9 @@ def main() -> int:
     if not (judged / "metrics.json").is_file():  # a finished run is read, not generated and judged again
         backend = LocalBackend(base_model, adapter=args.adapter, device="cpu", load_in_4bit=False)
         replies = backend.complete([chosen[w][1] for w in wholes], max_new_tokens)
-        new = {prompt_sha256(w): reply for w, reply in zip(wholes, replies)}
-        records_out = [ReplayRecord(r.prompt_sha256, new[r.prompt_sha256].text, new[r.prompt_sha256].seconds,
-                                    new[r.prompt_sha256].new_tokens) if r.prompt_sha256 in new and r.seed is None
-                       and r.candidate == 0 else r for r in read_replay(args.recorded / "replay.jsonl")]
+        new = {prompt_sha256(w): ReplayRecord(prompt_sha256(w), c.text, c.seconds, c.new_tokens)
+               for w, c in zip(wholes, replies)}  # greedy, one copy: the records of an n = 1 run
+        records_out = [new.get(r.prompt_sha256, r) for r in read_replay(args.recorded / "replay.jsonl")]
         args.out.mkdir(parents=True, exist_ok=True)
         replay = args.out / "replay.jsonl"
         replay.write_text("".join(json.dumps(r.to_json()) + "\n" for r in records_out))
@@ -90,8 +97,9 @@ def main() -> int:
                    str(max_new_tokens), "--no-gates", "--no-verdict", "--backend", "replay", "--replay", str(replay)]
         command += [] if settings["salvage"] else ["--no-salvage"]
         command += [] if settings["repairs"] else ["--no-repairs"]
-        if subprocess.run(command, cwd=ROOT, stdout=sys.stderr).returncode not in (0, 4):
-            raise SystemExit("prompt_shortening: rtg-eval failed")
+        done = subprocess.run(command, cwd=ROOT, stdout=sys.stderr)
+        if done.returncode not in (0, 4):  # 4: a gate failed, which is reported, not enforced
+            raise SystemExit(f"prompt_shortening: rtg-eval exited {done.returncode} judging {replay} (its log above)")
 
     def verdicts(run: Path) -> dict[str, dict]:
         return {v["id"]: v for v in map(json.loads, (run / "samples.jsonl").read_text().splitlines())}
